@@ -1,0 +1,399 @@
+"""Checkpoints: ``save(obj, path)`` / ``load(path)`` without pickle.
+
+File format (a plain safetensors file, so other tools can read the arrays)::
+
+    bytes 0..8     N, unsigned 64-bit little-endian: length of the header
+    bytes 8..8+N   UTF-8 JSON object, padded with spaces to a multiple of 8:
+                     {"<name>": {"dtype": "F32", "shape": [2, 3],
+                                 "data_offsets": [begin, end]}, ...,
+                      "__metadata__": {"format": "ember",
+                                       "ember.version": "1",
+                                       "ember.tree": "<JSON string>"}}
+    bytes 8+N..    the data buffer: every array's raw little-endian C-order
+                   bytes, packed back to back; offsets are relative to it.
+
+Array names are the dotted path to the array in ``obj`` (``"model.fc.w"``,
+``"layers.0.b"``), made unique with a ``#k`` suffix when paths collide.
+
+``ember.tree`` stores the rest of ``obj`` as JSON where every node is one of:
+``null``, ``true``/``false``, an integer, a string, or a one-key object
+``{"$float": repr}`` (exact, and allows nan/inf), ``{"$list": [...]}``,
+``{"$tuple": [...]}``, ``{"$dict": [[key, node], ...]}`` (keeps order),
+``{"$ndarray": name}`` or ``{"$tensor": name}`` (an ember Tensor).
+The same array object saved twice is stored once and comes back shared.
+
+dtypes: F16 F32 F64 I8 I16 I32 I64 U8 U16 U32 U64 BOOL.  NumPy scalars are
+saved as the equivalent Python int/float/bool.
+
+``load`` reads with ``json`` and ``readinto`` only -- never pickle -- and
+checks everything before trusting it; any problem raises ``CheckpointError``
+naming the file.  ``save`` writes a temp file in the target directory, fsyncs
+it and ``os.replace``\\ s it in, so a failed save never harms the old file.
+"""
+
+import json
+import math
+import os
+import secrets
+import struct
+import sys
+
+import numpy as np
+
+__all__ = ["CheckpointError", "save", "load", "load_safetensors"]
+
+FORMAT_VERSION = "1"
+TREE_KEY = "ember.tree"
+# safetensors refuses headers above 100 MB; we do the same so a hostile
+# length field cannot make us allocate gigabytes before anything is checked.
+MAX_HEADER = 100 * 1024 * 1024
+MAX_DEPTH = 200  # far beyond any real checkpoint; keeps recursion bounded
+
+_DTYPES = {
+    "F16": np.float16, "F32": np.float32, "F64": np.float64,
+    "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
+    "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64,
+    "BOOL": np.bool_,
+}
+_NAMES = {np.dtype(t): name for name, t in _DTYPES.items()}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is truncated, corrupted or not an ember/safetensors file."""
+
+
+# ----------------------------------------------------------------- saving
+
+def _tensor_class():
+    try:
+        from ember.tensor import Tensor
+    except ImportError:
+        return None
+    return Tensor
+
+
+def _is_tensor(x, tensor_cls):
+    if tensor_cls is not None and isinstance(x, tensor_cls):
+        return True
+    # Duck-typed fallback so this works while ember.tensor is in flux.
+    # (ndarray.data is a memoryview, so plain arrays never match.)
+    return not isinstance(x, np.ndarray) and isinstance(getattr(x, "data", None), np.ndarray)
+
+
+class _Encoder:
+    def __init__(self):
+        self.tensor_cls = _tensor_class()
+        self.arrays = {}      # name -> little-endian contiguous ndarray
+        self.by_id = {}       # id(obj) -> (name, obj); obj kept so ids stay valid
+        self.active = set()   # ids of containers on the current path (cycles)
+
+    def _name(self, path):
+        base = ".".join(path) or "_root"
+        name, k = base, 1
+        while name in self.arrays or name == "__metadata__":
+            name, k = f"{base}#{k}", k + 1
+        return name
+
+    def _array(self, obj, arr, tag, path):
+        seen = self.by_id.get(id(obj))
+        if seen is not None:
+            return {tag: seen[0]}
+        arr = np.asarray(arr)
+        if arr.dtype.newbyteorder("=") not in _NAMES:
+            where = ".".join(path) or "<root>"
+            raise TypeError(f"cannot save array at {where!r}: dtype {arr.dtype} "
+                            f"is not one of {sorted(str(d) for d in _NAMES)}")
+        name = self._name(path)
+        # Not ascontiguousarray: it turns 0-d arrays into shape (1,).
+        arr = arr.astype(arr.dtype.newbyteorder("<"), order="C", copy=False)
+        self.arrays[name] = arr
+        self.by_id[id(obj)] = (name, obj)
+        return {tag: name}
+
+    def encode(self, obj, path=()):
+        if len(path) > MAX_DEPTH:
+            raise ValueError(f"object nested deeper than {MAX_DEPTH} levels")
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):
+            return int(obj)
+        if isinstance(obj, float):
+            return {"$float": repr(float(obj))}
+        if isinstance(obj, np.generic) and not isinstance(obj, np.ndarray):
+            if isinstance(obj, (np.bool_, np.integer, np.floating)):
+                return self.encode(obj.item(), path)
+        if isinstance(obj, np.ndarray):
+            return self._array(obj, obj, "$ndarray", path)
+        if _is_tensor(obj, self.tensor_cls):
+            return self._array(obj, obj.data, "$tensor", path)
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in self.active:
+                raise ValueError(f"cannot save a cycle (at {'.'.join(path) or '<root>'!r})")
+            self.active.add(id(obj))
+            try:
+                if isinstance(obj, dict):
+                    items = []
+                    for k, v in obj.items():
+                        if not isinstance(k, str):
+                            raise TypeError(f"dict keys must be str, got {type(k).__name__} "
+                                            f"key {k!r} at {'.'.join(path) or '<root>'!r}")
+                        items.append([k, self.encode(v, path + (k,))])
+                    return {"$dict": items}
+                tag = "$list" if isinstance(obj, list) else "$tuple"
+                return {tag: [self.encode(v, path + (str(i),)) for i, v in enumerate(obj)]}
+            finally:
+                self.active.discard(id(obj))
+        where = ".".join(path) or "<root>"
+        raise TypeError(f"cannot save object of type {type(obj).__name__} at {where!r}")
+
+
+def _write_tensor_bytes(f, arr):
+    """Write one array's bytes (a seam the tests use to simulate a crash)."""
+    if arr.size:
+        f.write(memoryview(arr.reshape(-1).view(np.uint8)))
+
+
+def _fsync_dir(dirname):
+    # Makes the rename itself durable; not possible on every OS, so best effort.
+    try:
+        fd = os.open(dirname, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save(obj, path):
+    """Save ``obj`` (nested dicts/lists/tuples of scalars, strings, arrays, Tensors) to ``path``."""
+    path = os.fspath(path)
+    enc = _Encoder()
+    tree = enc.encode(obj)
+
+    header, offset = {}, 0
+    for name, arr in enc.arrays.items():
+        header[name] = {"dtype": _NAMES[arr.dtype.newbyteorder("=")], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + arr.nbytes]}
+        offset += arr.nbytes
+    header["__metadata__"] = {"format": "ember", "ember.version": FORMAT_VERSION,
+                              TREE_KEY: json.dumps(tree, ensure_ascii=False, allow_nan=False)}
+    head = json.dumps(header, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    head += b" " * (-len(head) % 8)  # safetensors pads to 8 so the buffer starts aligned
+
+    dirname = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(dirname, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: never clobber anything; mode 0o666 lets the umask decide, as open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(head)))
+            f.write(head)
+            for arr in enc.arrays.values():
+                _write_tensor_bytes(f, arr)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(dirname)
+
+
+# ---------------------------------------------------------------- loading
+
+def _reject_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise CheckpointError(f"duplicate key {k!r} in JSON")
+        out[k] = v
+    return out
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _read_header(f, path, size):
+    """Parse and validate the header; return (entries, metadata, data_start)."""
+    def bad(msg):
+        return CheckpointError(f"{path}: {msg}")
+
+    first = f.read(8)
+    if len(first) < 8:
+        raise bad(f"file is {size} bytes, too short to be a checkpoint (truncated or empty)")
+    (n,) = struct.unpack("<Q", first)
+    if n < 2 or n > MAX_HEADER or 8 + n > size:
+        # Only now guess at the cause: a valid length may start with these bytes.
+        if first[:1] == b"\x80" or first[:4] == b"PK\x03\x04":
+            raise bad("looks like a pickle or PyTorch (torch.save) file, not a safetensors "
+                      "checkpoint; ember never unpickles, so it cannot be read. Convert it "
+                      "with torch and the safetensors package first")
+    if n < 2 or n > MAX_HEADER:
+        raise bad(f"header length field says {n} bytes, which is not plausible "
+                  f"(corrupted, or not an ember/safetensors file)")
+    if 8 + n > size:
+        raise bad(f"header length field says {n} bytes but the file has only {size - 8} "
+                  f"after it (truncated or corrupted)")
+    raw = f.read(n)
+    if len(raw) != n:
+        raise bad("file shrank while reading the header")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+    except CheckpointError as e:
+        raise bad(f"header {e}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise bad(f"header is not valid UTF-8 JSON ({type(e).__name__}: {e}); "
+                  f"corrupted or not an ember/safetensors file") from None
+    if not isinstance(header, dict):
+        raise bad("header JSON is not an object")
+
+    meta = header.pop("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise bad("__metadata__ must be an object of strings")
+
+    buf_len = size - 8 - n
+    entries, spans = {}, []
+    for name, e in header.items():
+        if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
+            raise bad(f"tensor {name!r}: entry must have exactly dtype, shape, data_offsets")
+        dt, shape, offs = e["dtype"], e["shape"], e["data_offsets"]
+        if dt not in _DTYPES:
+            raise bad(f"tensor {name!r}: unsupported dtype {dt!r} "
+                      f"(supported: {', '.join(_DTYPES)})")
+        if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
+            raise bad(f"tensor {name!r}: shape must be a list of non-negative ints, got {shape!r}")
+        if (not isinstance(offs, list) or len(offs) != 2 or not all(map(_is_int, offs))
+                or not 0 <= offs[0] <= offs[1]):
+            raise bad(f"tensor {name!r}: data_offsets must be [begin, end] with "
+                      f"0 <= begin <= end, got {offs!r}")
+        if offs[1] > buf_len:
+            raise bad(f"tensor {name!r}: data_offsets {offs} run past the end of the data "
+                      f"buffer ({buf_len} bytes; file truncated?)")
+        dtype = np.dtype(_DTYPES[dt]).newbyteorder("<")
+        want = math.prod(shape) * dtype.itemsize
+        if want != offs[1] - offs[0]:
+            raise bad(f"tensor {name!r}: shape {shape} of {dt} needs {want} bytes but "
+                      f"data_offsets span {offs[1] - offs[0]}")
+        entries[name] = (dtype, tuple(shape), offs[0], offs[1])
+        spans.append((offs[0], offs[1], name))
+
+    spans.sort()
+    pos, prev = 0, None
+    for begin, end, name in spans:
+        if begin < pos:
+            raise bad(f"tensors {prev!r} and {name!r} have overlapping data_offsets")
+        if begin > pos:
+            raise bad(f"unused gap of {begin - pos} bytes before tensor {name!r}")
+        pos, prev = end, name
+    if pos != buf_len:
+        raise bad(f"{buf_len - pos} unexplained bytes after the last tensor "
+                  f"(corrupted, or header and data do not match)")
+    return entries, meta, 8 + n
+
+
+def _read_arrays(path):
+    """Validate the file and read every array; return (dict name->ndarray, metadata)."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        entries, meta, start = _read_header(f, path, size)
+        arrays = {}
+        for name, (dtype, shape, begin, end) in entries.items():
+            # readinto an owned, aligned, writable array: one copy, no pickle.
+            arr = np.empty(shape, dtype=dtype)
+            if end > begin:
+                f.seek(start + begin)
+                got = f.readinto(memoryview(arr.reshape(-1).view(np.uint8)))
+                if got != end - begin:
+                    raise CheckpointError(f"{path}: tensor {name!r}: file ended early "
+                                          f"(truncated while reading)")
+            if dtype == np.bool_ and arr.view(np.uint8).max(initial=0) > 1:
+                raise CheckpointError(f"{path}: tensor {name!r}: BOOL data holds bytes "
+                                      f"other than 0 and 1")
+            if sys.byteorder != "little":
+                arr = arr.astype(dtype.newbyteorder("="))
+            arrays[name] = arr
+    return arrays, meta
+
+
+def load_safetensors(path):
+    """Read any safetensors file into a flat ``{name: ndarray}`` dict (metadata ignored)."""
+    return _read_arrays(path)[0]
+
+
+def _decode(node, arrays, path, cache, depth=0):
+    def bad(msg):
+        return CheckpointError(f"{path}: {TREE_KEY}: {msg}")
+
+    if depth > MAX_DEPTH:
+        raise bad(f"nested deeper than {MAX_DEPTH} levels")
+    if node is None or isinstance(node, (bool, int, str)):
+        return node
+    if not isinstance(node, dict) or len(node) != 1:
+        raise bad(f"malformed node {str(node)[:80]!r}")
+    (tag, val), = node.items()
+    if tag == "$float":
+        try:
+            return float(val)
+        except (TypeError, ValueError):
+            raise bad(f"bad float {val!r}") from None
+    if tag in ("$list", "$tuple"):
+        if not isinstance(val, list):
+            raise bad(f"{tag} must hold a list")
+        out = [_decode(v, arrays, path, cache, depth + 1) for v in val]
+        return out if tag == "$list" else tuple(out)
+    if tag == "$dict":
+        if not isinstance(val, list):
+            raise bad("$dict must hold a list of [key, value] pairs")
+        out = {}
+        for item in val:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+                raise bad(f"bad $dict item {str(item)[:80]!r}")
+            out[item[0]] = _decode(item[1], arrays, path, cache, depth + 1)
+        return out
+    if tag in ("$ndarray", "$tensor"):
+        if not isinstance(val, str) or val not in arrays:
+            raise bad(f"refers to tensor {val!r}, which is not in the file")
+        key = (tag, val)
+        if key not in cache:  # shared on save -> shared on load
+            if tag == "$ndarray":
+                cache[key] = arrays[val]
+            else:
+                from ember.tensor import Tensor
+                cache[key] = Tensor(arrays[val])
+        return cache[key]
+    raise bad(f"unknown node type {tag!r}")
+
+
+def load(path, map_location=None):
+    """Load an object written by ``save``.
+
+    ``map_location`` exists only so PyTorch-style ``load(p, map_location="cpu")``
+    works; ember is CPU-only, so ``None``/``"cpu"`` are accepted and ignored.
+    A plain safetensors file (no ``ember.tree``) loads as a flat dict of ndarrays.
+    """
+    if map_location is not None and str(map_location) != "cpu":
+        raise ValueError(f"map_location={map_location!r}: ember only runs on the CPU")
+    path = os.fspath(path)
+    arrays, meta = _read_arrays(path)
+    if TREE_KEY not in meta:
+        return arrays
+    version = meta.get("ember.version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: written by ember checkpoint format version {version!r}; "
+                              f"this ember reads version {FORMAT_VERSION!r}")
+    try:
+        tree = json.loads(meta[TREE_KEY])
+    except (ValueError, RecursionError) as e:
+        raise CheckpointError(f"{path}: {TREE_KEY} is not valid JSON ({e})") from None
+    try:
+        return _decode(tree, arrays, path, {})
+    except RecursionError:
+        raise CheckpointError(f"{path}: {TREE_KEY} is nested too deeply") from None
