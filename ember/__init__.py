@@ -1,0 +1,36 @@
+"""ember: a deep-learning framework on NumPy.
+
+Tensors with NumPy broadcasting and reverse-mode autodiff (``ember.tensor``, ``backward()``),
+neural-network layers (``ember.nn``), optimizers (``ember.optim``), data loading (``ember.data``)
+and Keras-style training.
+"""
+import numpy as _np
+
+from .tensor import Tensor  # first: ops and autograd import it
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       randperm, tensor, zeros, zeros_like)
+from .functions import *  # noqa: F401,F403
+from .functions import (abs, add, amax, amin, argmax, argmin, cat, ceil, chunk, clamp, clip,
+                        concat, concatenate, cos, div, exp, flatten, floor, is_tensor, isfinite,
+                        isnan, log, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
+                        numel, pad, permute, pow, prod, relu, reshape, round, sigmoid, sign, sin,
+                        split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
+                        var, where)
+from .random import initial_seed, manual_seed
+
+float32 = _np.float32
+float64 = _np.float64
+float16 = _np.float16
+int64 = _np.int64
+int32 = _np.int32
+int8 = _np.int8
+uint8 = _np.uint8
+bool = _np.bool_
+float = float32
+double = float64
+long = int64
+
+__version__ = "0.1.0"

@@ -1,0 +1,121 @@
+"""Reverse-mode automatic differentiation: walk the recorded graph from the output back to the
+leaves, multiplying each node's local gradient by the upstream gradient (its backward rule) and
+summing the contributions that reach a tensor along different paths.
+"""
+import numpy as np
+
+from ..tensor import Tensor
+
+_FREED = ("Trying to backward through the graph a second time (its saved values were freed by "
+          "the first backward). Pass retain_graph=True to the first backward() if you need to "
+          "backward through the same graph again.")
+
+
+def _topological_order(roots):
+    """Tensors reachable from ``roots`` that need grad, each after every tensor computed from it
+    (reverse of a depth-first post-order, done iteratively so deep nets don't hit the recursion limit)."""
+    order = []
+    seen = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        ctx = t._ctx
+        if ctx is not None:
+            parents = ctx.parents
+            if parents is None:
+                raise RuntimeError(_FREED)
+            for p, need in zip(parents, ctx.needs):
+                if need and id(p) not in seen:
+                    stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _check_versions(t, ctx):
+    for box, version, i in ctx.vchecks:
+        if box[0] != version:
+            which = "its output" if i < 0 else f"input {i}"
+            raise RuntimeError(
+                f"{ctx.name}: {which} (needed to compute gradients) was modified by an in-place "
+                f"operation after it was used (version {version} when saved, now {box[0]}). "
+                "Make the change out of place (y = y + 1 instead of y += 1 / add_), or do it "
+                "after backward().")
+
+
+def run_backward(roots, root_grads, retain_graph=False, capture=None):
+    """Backpropagate ``root_grads`` (arrays) from ``roots``.
+
+    Without ``capture``, gradients of leaves accumulate into ``leaf.grad``.
+    With ``capture`` (a list of tensors), their gradients are returned instead and no ``.grad`` is
+    touched (``ember.autograd.grad``).
+    """
+    order = _topological_order(roots)
+    grads = {}
+    for r, g in zip(roots, root_grads):
+        k = id(r)
+        grads[k] = grads[k] + g if k in grads else g
+    foreign = set(map(id, root_grads))  # arrays we do not own: never store them in a .grad
+    captured = None
+    if capture is not None:
+        captured = {id(t): None for t in capture}
+
+    for t in order:
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._hooks:
+            for hook in t._hooks:
+                r = hook(Tensor(g))
+                if r is not None:
+                    g = r.data if isinstance(r, Tensor) else np.asarray(r)
+        ctx = t._ctx
+        if captured is not None and id(t) in captured:
+            captured[id(t)] = g
+        if ctx is None:  # a leaf
+            if captured is None:
+                _accumulate(t, g, id(g) in foreign)
+            continue
+        parents = ctx.parents
+        if parents is None:
+            raise RuntimeError(_FREED)
+        if ctx.vchecks:
+            _check_versions(t, ctx)
+        pgrads = ctx.backward(ctx, g)
+        if len(parents) == 1 and not isinstance(pgrads, tuple):
+            pgrads = (pgrads,)
+        for p, need, pg in zip(parents, ctx.needs, pgrads):
+            if not need or pg is None:
+                continue
+            if pg is g or pg.base is not None:
+                foreign.add(id(pg))  # a pass-through or a view: shared, copy before keeping
+            k = id(p)
+            if k in grads:
+                grads[k] = grads[k] + pg
+            else:
+                grads[k] = pg
+        if not retain_graph:
+            ctx.parents = None
+            ctx.vchecks = None
+            ctx.__dict__.clear()  # release saved arrays as the walk passes this node
+    if captured is not None:
+        return [captured[id(t)] for t in capture]
+    return None
+
+
+def _accumulate(t, g, shared):
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+        shared = False
+    if g.shape != t.data.shape:
+        raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {t.data.shape}")
+    if t.grad is None:
+        t.grad = Tensor(g.copy() if shared else g)
+    else:
+        t.grad.data += g

@@ -1,0 +1,325 @@
+"""Elementwise primitives with NumPy broadcasting.
+
+Each backward rule is the local derivative times the upstream gradient ``g``; when an input was
+broadcast, the gradient is summed back over the broadcast axes (:func:`unbroadcast`).
+"""
+import numpy as np
+
+from ..autograd.function import Function
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` over the axes along which an input of ``shape`` was broadcast."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    g = g.sum(axis=axes, keepdims=True) if axes else g
+    if extra:
+        g = g.reshape(shape)
+    return g
+
+
+def _shape(x):
+    return np.shape(x)
+
+
+class Add(Function):
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.sa, ctx.sb = _shape(a), _shape(b)
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.sa), unbroadcast(g, ctx.sb)
+
+
+class Sub(Function):
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.sa, ctx.sb = _shape(a), _shape(b)
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.sa), unbroadcast(-g, ctx.sb)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.a, ctx.b
+        ga = unbroadcast(g * b, _shape(a)) if ctx.needs[0] else None
+        gb = unbroadcast(g * a, _shape(b)) if ctx.needs[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.a, ctx.b
+        ga = unbroadcast(g / b, _shape(a)) if ctx.needs[0] else None
+        # d(a/b)/db = -a / b^2
+        gb = unbroadcast(-g * a / (b * b), _shape(b)) if ctx.needs[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    """a ** b; d/da = b a^(b-1), d/db = a^b ln a (defined for a > 0)."""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.power(a, b)
+        ctx.a, ctx.b, ctx.out = a, b, out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.a, ctx.b
+        ga = gb = None
+        if ctx.needs[0]:
+            ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a))
+        if ctx.needs[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                la = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+            gb = unbroadcast(g * ctx.out * la, _shape(b))
+        return ga, gb
+
+
+class Neg(Function):
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * np.sign(ctx.a)
+
+
+class Exp(Function):
+    saves_inputs = False
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.out = np.exp(a)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx.a
+
+
+class Sqrt(Function):
+    saves_inputs = False
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.out = np.sqrt(a)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / (2 * ctx.out)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * np.cos(ctx.a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g * np.sin(ctx.a)
+
+
+class Tanh(Function):
+    """tanh'(x) = 1 - tanh(x)^2, computed from the saved output."""
+
+    saves_inputs = False
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.out = np.tanh(a)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.out
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """sigma(x) = 1/(1+e^-x) = (1 + tanh(x/2))/2 (no overflow); sigma' = sigma (1 - sigma)."""
+
+    saves_inputs = False
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a * 0.5)
+        out += 1
+        out *= 0.5
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.out
+        return g * y * (1 - y)
+
+
+class Relu(Function):
+    """max(x, 0); the gradient passes where x > 0."""
+
+    saves_inputs = False
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.out = np.maximum(a, 0)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.where(ctx.out > 0, g, 0).astype(g.dtype, copy=False)
+
+
+class Maximum(Function):
+    """Elementwise max; at ties the gradient is split evenly (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _minmax_grads(ctx, g, np.greater)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _minmax_grads(ctx, g, np.less)
+
+
+def _minmax_grads(ctx, g, wins):
+    a, b = ctx.a, ctx.b
+    share = np.where(wins(a, b), 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+    ga = unbroadcast(g * share, _shape(a)) if ctx.needs[0] else None
+    gb = unbroadcast(g * (1 - share), _shape(b)) if ctx.needs[1] else None
+    return ga, gb
+
+
+class Where(Function):
+    """where(cond, a, b): the gradient goes to ``a`` where cond holds, to ``b`` elsewhere."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond, ctx.sa, ctx.sb = cond, _shape(a), _shape(b)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        zero = np.zeros((), g.dtype)
+        ga = unbroadcast(np.where(ctx.cond, g, zero), ctx.sa) if ctx.needs[1] else None
+        gb = unbroadcast(np.where(ctx.cond, zero, g), ctx.sb) if ctx.needs[2] else None
+        return None, ga, gb
+
+
+class Clip(Function):
+    """clip(x, lo, hi); the gradient passes where lo <= x <= hi (as torch.clamp)."""
+
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        ctx.a, ctx.lo, ctx.hi = a, lo, hi
+        return np.clip(a, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        mask = np.ones(a.shape, bool)
+        if ctx.lo is not None:
+            mask &= a >= ctx.lo
+        if ctx.hi is not None:
+            mask &= a <= ctx.hi
+        return np.where(mask, g, 0).astype(g.dtype, copy=False)
+
+
+class Cast(Function):
+    """Change of floating dtype; the gradient is cast back to the input's dtype."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a, dtype=None):
+        ctx.dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype)

@@ -1,0 +1,168 @@
+"""Reductions over axes. Backward spreads the upstream gradient back over the reduced axes."""
+import numpy as np
+
+from ..autograd.function import Function
+
+
+def normalize_axis(axis, ndim):
+    """``axis`` (None, int or sequence, negatives allowed) as a sorted tuple of positive ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"dimension {a} out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _expand(g, shape, axes, keepdims):
+    """Give the reduced gradient back its reduced axes (size 1) so it broadcasts against input."""
+    if not keepdims and axes and len(shape):
+        g = np.expand_dims(g, axes)
+    return g
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class Sum(Function):
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.shape, ctx.axes, ctx.keep = a.shape, normalize_axis(axis, a.ndim), keepdims
+        return np.asarray(np.sum(a, axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.broadcast_to(_expand(g, ctx.shape, ctx.axes, ctx.keep), ctx.shape)
+
+
+class Mean(Function):
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.shape, ctx.axes, ctx.keep = a.shape, normalize_axis(axis, a.ndim), keepdims
+        return np.asarray(np.mean(a, axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _expand(g, ctx.shape, ctx.axes, ctx.keep) / _count(ctx.shape, ctx.axes)
+        return np.broadcast_to(g, ctx.shape)
+
+
+class Var(Function):
+    """Variance with Bessel's ``correction`` (1 = unbiased, PyTorch's default; 0 = NumPy's).
+    d var / dx_i = 2 (x_i - mean) / (N - correction)."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, correction=1, keepdims=False):
+        axes = normalize_axis(axis, a.ndim)
+        ctx.a, ctx.axes, ctx.keep, ctx.corr = a, axes, keepdims, correction
+        return np.asarray(np.var(a, axis=axes, ddof=correction, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        n = _count(a.shape, ctx.axes) - ctx.corr
+        centered = a - a.mean(axis=ctx.axes, keepdims=True)
+        return _expand(g, a.shape, ctx.axes, ctx.keep) * (2.0 / n) * centered
+
+
+class Std(Function):
+    """Standard deviation; d std / dx_i = (x_i - mean) / ((N - correction) std)."""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, axis=None, correction=1, keepdims=False):
+        axes = normalize_axis(axis, a.ndim)
+        out = np.asarray(np.std(a, axis=axes, ddof=correction, keepdims=keepdims))
+        ctx.a, ctx.axes, ctx.keep, ctx.corr, ctx.out = a, axes, keepdims, correction, out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        n = _count(a.shape, ctx.axes) - ctx.corr
+        centered = a - a.mean(axis=ctx.axes, keepdims=True)
+        std = _expand(ctx.out, a.shape, ctx.axes, ctx.keep)
+        return _expand(g, a.shape, ctx.axes, ctx.keep) * centered / (n * std)
+
+
+class Amax(Function):
+    """Max over axes; the gradient is shared evenly among tied maxima."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False, minimum=False):
+        axes = normalize_axis(axis, a.ndim)
+        f = np.min if minimum else np.max
+        out = np.asarray(f(a, axis=axes, keepdims=keepdims))
+        ctx.a, ctx.axes, ctx.keep, ctx.out = a, axes, keepdims, out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        hit = a == _expand(ctx.out, a.shape, ctx.axes, ctx.keep)
+        count = hit.sum(axis=ctx.axes, keepdims=True)
+        return np.where(hit, _expand(g, a.shape, ctx.axes, ctx.keep) / count, 0).astype(g.dtype)
+
+
+class LogSumExp(Function):
+    """log sum exp(x), computed as m + log sum exp(x - m) with m = max(x) so it never overflows;
+    the gradient is softmax(x) times the upstream gradient."""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        axes = normalize_axis(axis, a.ndim)
+        m = np.max(a, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        ctx.a, ctx.axes, ctx.keep, ctx.full = a, axes, keepdims, out
+        return out if keepdims else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g, ctx.a.shape, ctx.axes, ctx.keep) * np.exp(ctx.a - ctx.full)
+
+
+class Prod(Function):
+    """Product over one axis (or all). The gradient for x_i is the product of all the others,
+    computed with exclusive cumulative products so zeros in x are handled exactly."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.a, ctx.axis, ctx.keep = a, axis, keepdims
+        return np.asarray(np.prod(a, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, axis = ctx.a, ctx.axis
+        if axis is None:
+            flat = a.reshape(-1)
+            others = _exclusive_prod(flat, 0).reshape(a.shape)
+            return others * g.reshape(())
+        axis = axis % a.ndim
+        others = _exclusive_prod(a, axis)
+        return others * _expand(g, a.shape, (axis,), ctx.keep)
+
+
+def _exclusive_prod(a, axis):
+    """prod_{j != i} a_j along ``axis`` = (prefix product before i) * (suffix product after i)."""
+    a = np.moveaxis(a, axis, -1)
+    ones = np.ones(a.shape[:-1] + (1,), a.dtype)
+    left = np.cumprod(np.concatenate([ones, a[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([ones, a[..., :0:-1]], -1), -1)[..., ::-1]
+    return np.moveaxis(left * right, -1, axis)
