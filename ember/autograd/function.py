@@ -60,7 +60,15 @@ class Function:
         """Run the primitive on tensors (or constants) and record it for backward if needed."""
         ctx = _new(cls)
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        out = cls.forward(ctx, *arrays, **attrs)
+        try:
+            out = cls.forward(ctx, *arrays, **attrs)
+        except ValueError as e:
+            if "could not be broadcast" not in str(e):
+                raise
+            shapes = " and ".join(str(getattr(a, "shape", "scalar")) for a in arrays)
+            raise ValueError(f"{cls.__name__.lower()}: shapes {shapes} do not broadcast (each "
+                             "dim must match, or one of them be 1, aligned from the right)"
+                             ) from None
         if grad_mode._enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs:

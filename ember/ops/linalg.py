@@ -37,6 +37,8 @@ class MatMul(Function):
             ga = g @ b.T if ctx.needs[0] else None
             gb = a.T @ g if ctx.needs[1] else None
             return ga, gb
+        if a.ndim == 1 and b.ndim == 1:  # dot product
+            return (g * b if ctx.needs[0] else None), (g * a if ctx.needs[1] else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
