@@ -19,7 +19,8 @@ Array names are the dotted path to the array in ``obj`` (``"model.fc.w"``,
 ``null``, ``true``/``false``, an integer, a string, or a one-key object
 ``{"$float": repr}`` (exact, and allows nan/inf), ``{"$list": [...]}``,
 ``{"$tuple": [...]}``, ``{"$dict": [[key, node], ...]}`` (keeps order),
-``{"$ndarray": name}`` or ``{"$tensor": name}`` (an ember Tensor).
+``{"$ndarray": name}`` or ``{"$tensor": name}`` (an ember Tensor; a leaf
+with ``requires_grad`` adds ``"requires_grad": true`` to that object).
 The same array object saved twice is stored once and comes back shared.
 
 dtypes: F16 F32 F64 I8 I16 I32 I64 U8 U16 U32 U64 BOOL.  NumPy scalars are
@@ -125,7 +126,10 @@ class _Encoder:
         if isinstance(obj, np.ndarray):
             return self._array(obj, obj, "$ndarray", path)
         if _is_tensor(obj, self.tensor_cls):
-            return self._array(obj, obj.data, "$tensor", path)
+            node = self._array(obj, obj.data, "$tensor", path)
+            if getattr(obj, "requires_grad", False) is True:
+                node = {**node, "requires_grad": True}
+            return node
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self.active:
                 raise ValueError(f"cannot save a cycle (at {'.'.join(path) or '<root>'!r})")
@@ -328,7 +332,7 @@ def load_safetensors(path):
     return _read_arrays(path)[0]
 
 
-def _decode(node, arrays, path, cache, depth=0):
+def _decode(node, arrays, path, cache, depth=0, requires_grad=False):
     def bad(msg):
         return CheckpointError(f"{path}: {TREE_KEY}: {msg}")
 
@@ -336,6 +340,10 @@ def _decode(node, arrays, path, cache, depth=0):
         raise bad(f"nested deeper than {MAX_DEPTH} levels")
     if node is None or isinstance(node, (bool, int, str)):
         return node
+    if isinstance(node, dict) and set(node) == {"$tensor", "requires_grad"}:
+        if node["requires_grad"] is not True:
+            raise bad(f"bad requires_grad {node['requires_grad']!r}")
+        return _decode({"$tensor": node["$tensor"]}, arrays, path, cache, depth, True)
     if not isinstance(node, dict) or len(node) != 1:
         raise bad(f"malformed node {str(node)[:80]!r}")
     (tag, val), = node.items()
@@ -361,13 +369,17 @@ def _decode(node, arrays, path, cache, depth=0):
     if tag in ("$ndarray", "$tensor"):
         if not isinstance(val, str) or val not in arrays:
             raise bad(f"refers to tensor {val!r}, which is not in the file")
-        key = (tag, val)
+        key = (tag, val, requires_grad)
         if key not in cache:  # shared on save -> shared on load
             if tag == "$ndarray":
                 cache[key] = arrays[val]
             else:
                 from ember.tensor import Tensor
-                cache[key] = Tensor(arrays[val])
+                try:
+                    arr = arrays[val]
+                    cache[key] = Tensor(arr, requires_grad=True) if requires_grad else Tensor(arr)
+                except (TypeError, ValueError, RuntimeError) as e:
+                    raise bad(f"tensor {val!r}: {e}") from None
         return cache[key]
     raise bad(f"unknown node type {tag!r}")
 

@@ -183,6 +183,20 @@ def test_real_ember_tensor_round_trips(tmp_path):
     np.testing.assert_array_equal(got["w"].data, t.data)
 
 
+def test_requires_grad_is_restored(tmp_path):
+    tensor = pytest.importorskip("ember.tensor", reason="ember.tensor not written yet")
+    p = tensor.Tensor(np.ones(3), requires_grad=True)
+    c = tensor.Tensor(np.ones(3))
+    save({"p": p, "c": c}, tmp_path / "c")
+    got = load(tmp_path / "c")
+    assert got["p"].requires_grad is True and got["c"].requires_grad is False
+    # An integer tensor cannot require grad: a file claiming so is rejected cleanly.
+    head = {"t": {"dtype": "I32", "shape": [1], "data_offsets": [0, 4]},
+            "__metadata__": {"ember.version": "1",
+                             "ember.tree": json.dumps({"$tensor": "t", "requires_grad": True})}}
+    assert_bad(raw_file(tmp_path / "bad", head, b"\x00" * 4), "'t'")
+
+
 # ---------------------------------------------------------- what save refuses
 
 @pytest.mark.parametrize("obj, exc", [
