@@ -58,47 +58,81 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **attrs):
         """Run the primitive on tensors (or constants) and record it for backward if needed."""
+        # Unrolled for one and two inputs: this is the hottest path in eager mode, and a
+        # comprehension costs more than the NumPy call for small arrays.
         ctx = _new(cls)
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        n = len(inputs)
         try:
-            out = cls.forward(ctx, *arrays, **attrs)
+            if n == 1:
+                x = inputs[0]
+                if isinstance(x, Tensor):
+                    out = cls.forward(ctx, x.data, **attrs)
+                    rec = x.requires_grad and grad_mode._enabled
+                else:
+                    out = cls.forward(ctx, x, **attrs)
+                    rec = False
+            elif n == 2:
+                x, y = inputs
+                xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
+                out = cls.forward(ctx, x.data if xt else x, y.data if yt else y, **attrs)
+                rec = grad_mode._enabled and ((xt and x.requires_grad) or (yt and y.requires_grad))
+            else:
+                out = cls.forward(ctx, *[x.data if isinstance(x, Tensor) else x for x in inputs],
+                                  **attrs)
+                rec = grad_mode._enabled and any(
+                    isinstance(x, Tensor) and x.requires_grad for x in inputs)
         except ValueError as e:
             if "could not be broadcast" not in str(e):
                 raise
-            shapes = " and ".join(str(getattr(a, "shape", "scalar")) for a in arrays)
+            shapes = " and ".join(str(x.shape) if isinstance(x, Tensor) else
+                                  str(getattr(x, "shape", "scalar")) for x in inputs)
             raise ValueError(f"{cls.__name__.lower()}: shapes {shapes} do not broadcast (each "
                              "dim must match, or one of them be 1, aligned from the right)"
                              ) from None
-        if grad_mode._enabled:
-            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-            if True in needs:
-                return _record(ctx, cls, inputs, needs, out)
+        if rec:
+            return _record(ctx, cls, inputs, out)
         t = _new(Tensor)
         t.data = out
         t.grad = None
         t.requires_grad = False
         t._ctx = None
-        t._vb = inputs[0]._vb if cls.view and isinstance(inputs[0], Tensor) and out.base is not None else [0]
+        t._vb = inputs[0]._vb if cls.view and out.base is not None and \
+            isinstance(inputs[0], Tensor) else [0]
         t._hooks = None
         return t
 
 
-def _record(ctx, cls, inputs, needs, out):
+def _record(ctx, cls, inputs, out):
+    """Attach the node to a new output tensor; remember the versions of arrays backward reads."""
     ctx.parents = inputs
-    ctx.needs = needs
     t = _new(Tensor)
     t.data = out
     t.grad = None
     t.requires_grad = True
     t._ctx = ctx
     t._hooks = None
-    if cls.view and out.base is not None:
-        t._vb = inputs[0]._vb
-    else:
-        t._vb = [0]
+    x = inputs[0]
+    xt = isinstance(x, Tensor)
+    t._vb = x._vb if cls.view and xt and out.base is not None else [0]
     checks = None
-    if cls.saves_inputs:
-        checks = [(x._vb, x._vb[0], i) for i, x in enumerate(inputs) if isinstance(x, Tensor)]
+    if len(inputs) == 1:
+        ctx.needs = (True,)
+        if cls.saves_inputs:
+            checks = [(x._vb, x._vb[0], 0)]
+    elif len(inputs) == 2:
+        y = inputs[1]
+        yt = isinstance(y, Tensor)
+        ctx.needs = (xt and x.requires_grad, yt and y.requires_grad)
+        if cls.saves_inputs:
+            checks = []
+            if xt:
+                checks.append((x._vb, x._vb[0], 0))
+            if yt:
+                checks.append((y._vb, y._vb[0], 1))
+    else:
+        ctx.needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+        if cls.saves_inputs:
+            checks = [(x._vb, x._vb[0], i) for i, x in enumerate(inputs) if isinstance(x, Tensor)]
     if cls.saves_output:
         checks = (checks or []) + [(t._vb, t._vb[0], -1)]
     ctx.vchecks = checks

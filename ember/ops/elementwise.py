@@ -25,17 +25,24 @@ def _shape(x):
     return np.shape(x)
 
 
+def _in_shape(ctx, i):
+    """Shape of input ``i``, read from the recorded parent (only asked for inputs that need a
+    gradient, which are tensors), so forward need not store shapes on every call."""
+    return ctx.parents[i].data.shape
+
+
 class Add(Function):
     saves_inputs = False
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.sa, ctx.sb = _shape(a), _shape(b)
         return np.add(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return unbroadcast(g, ctx.sa), unbroadcast(g, ctx.sb)
+        n = ctx.needs
+        return (unbroadcast(g, _in_shape(ctx, 0)) if n[0] else None,
+                unbroadcast(g, _in_shape(ctx, 1)) if n[1] else None)
 
 
 class Sub(Function):
@@ -43,12 +50,13 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.sa, ctx.sb = _shape(a), _shape(b)
         return np.subtract(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return unbroadcast(g, ctx.sa), unbroadcast(-g, ctx.sb)
+        n = ctx.needs
+        return (unbroadcast(g, _in_shape(ctx, 0)) if n[0] else None,
+                unbroadcast(-g, _in_shape(ctx, 1)) if n[1] else None)
 
 
 class Mul(Function):

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prepare a fresh clone: a virtual environment in .venv with ember installed (editable), the
+# test tools, PyTorch as a reference oracle (tests compare against it; never a runtime
+# dependency), and the Fashion-MNIST data set from Debian's package when apt is available.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+want_ref=${EMBER_WITH_TORCH:-1}
+
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv"
+  "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+
+if ! "$VPY" -c "import ember, numpy, pytest" 2>/dev/null; then
+  echo "[setup] installing ember and test tools"
+  "$VPY" -m pip install -q --disable-pip-version-check -e ".[test]"
+fi
+
+if [ "$want_ref" = 1 ] && ! "$VPY" -c "import torch" 2>/dev/null; then
+  echo "[setup] installing PyTorch 2.13.0 (CPU, reference oracle for tests and benchmarks)"
+  # Pinned exactly: an unpinned 'torch' would pull a multi-GB CUDA build.
+  if ! "$VPY" -m pip install -q --disable-pip-version-check "torch==2.13.0"; then
+    if [ "${CI:-}" = true ]; then
+      echo "[setup] ERROR: could not install torch==2.13.0; CI needs the reference tests" >&2
+      exit 1
+    fi
+    echo "[setup] warning: torch not installed; reference comparisons will be skipped" >&2
+  fi
+fi
+
+fmnist=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+if [ ! -f "$fmnist" ] && [ -z "${EMBER_DATA:-}" ] && command -v apt-get >/dev/null 2>&1 \
+   && [ "$(id -u)" = 0 ]; then
+  echo "[setup] installing Fashion-MNIST (Debian package dataset-fashion-mnist)"
+  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) || \
+    echo "[setup] warning: could not install dataset-fashion-mnist; data tests will skip" >&2
+fi
+echo "[setup] ready"
