@@ -231,6 +231,7 @@ def test_image_round_trip(tmp_path):
     g = read_png(imgs["gray"][1][4][0])
     np.testing.assert_array_equal(g[:, :, 0], np.round(np.linspace(0, 255, 12)).reshape(3, 4))
     assert (read_png(imgs["rgba_hw"][1][4][0]) == 255).all()  # clipped to 1.0
+    assert imgs["gray"][1][3][0] == 1 and imgs["rgba_hw"][1][3][0] == 1  # colorspace
 
 
 def test_text_round_trip(tmp_path):
