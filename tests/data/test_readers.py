@@ -273,3 +273,23 @@ def test_image_folder_png_needs_pillow_message(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pil)
     with pytest.raises(ImportError, match=r"x.png needs Pillow.*pip install Pillow"):
         ImageFolder(tmp_path)[0]
+
+
+def test_cifar10_download_extracts_verified_archive(isolated_home, monkeypatch):
+    import tarfile
+    from ember.data.datasets import cifar
+    stage = isolated_home / "stage" / "cifar-10-batches-bin"
+    stage.mkdir(parents=True)
+    raw, labels, _ = _cifar_records(2, 1)
+    for name in [f"data_batch_{k}.bin" for k in range(1, 6)] + ["test_batch.bin"]:
+        (stage / name).write_bytes(raw)
+    archive = isolated_home / "cifar-10-binary.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(stage, arcname="cifar-10-batches-bin")
+    res = Resource("cifar-10-binary.tar.gz", (archive.as_uri(),),
+                   sha256=hashlib.sha256(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(cifar.CIFAR10_SPEC, "resource", res)
+    ds = CIFAR10(root=isolated_home / "data", train=False, download=True)
+    np.testing.assert_array_equal(ds.targets, labels[:, 0])
+    assert (isolated_home / "data" / "cifar-10-batches-bin" / "test_batch.bin").is_file()
+    assert not list((isolated_home / "data").glob(".extract-*"))
