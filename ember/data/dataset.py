@@ -117,9 +117,11 @@ class Subset(Dataset):
 
     def __getattr__(self, name):
         # expose the batch fast path only when the parent has one
-        if name == "get_batch" and hasattr(self.dataset, "get_batch"):
-            return lambda indices: self.dataset.get_batch(self.indices[np.asarray(indices, dtype=np.intp)])
-        raise AttributeError(name)
+        # (read via __dict__ so copy/pickle, which probe before __init__ ran, cannot recurse)
+        parent = self.__dict__.get("dataset")
+        if name == "get_batch" and hasattr(parent, "get_batch"):
+            return lambda indices: parent.get_batch(self.indices[np.asarray(indices, dtype=np.intp)])
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
 
 class ConcatDataset(Dataset):

@@ -208,3 +208,12 @@ def test_subset_batch_fast_path_and_concat():
     assert not hasattr(Subset(ListDataset(3), [0]), "get_batch")
     cat = ConcatDataset([ListDataset(2), ListDataset(3)])
     assert len(cat) == 5 and cat[3][1] == 1
+
+
+def test_subset_is_copyable_and_picklable():
+    import copy
+    import pickle
+    x, y = _xy(5)
+    sub = Subset(TensorDataset(x, y), [4, 2])
+    for clone in (copy.deepcopy(sub), pickle.loads(pickle.dumps(sub))):
+        np.testing.assert_array_equal(clone.get_batch([1])[0], x[[2]])
