@@ -22,7 +22,7 @@ fi
 if [ "$want_ref" = 1 ] && ! "$VPY" -c "import torch" 2>/dev/null; then
   echo "[setup] installing PyTorch 2.13.0 (CPU, reference oracle for tests and benchmarks)"
   # Pinned exactly: an unpinned 'torch' would pull a multi-GB CUDA build.
-  if ! "$VPY" -m pip install -q --disable-pip-version-check "torch==2.13.0"; then
+  if ! "$VPY" -m pip install -q --disable-pip-version-check "torch==2.13.0" safetensors tensorboard; then
     if [ "${CI:-}" = true ]; then
       echo "[setup] ERROR: could not install torch==2.13.0; CI needs the reference tests" >&2
       exit 1

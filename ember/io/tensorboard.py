@@ -117,21 +117,24 @@ class SummaryWriter:
 
     # ---------------------------------------------------------------- API
 
-    def add_scalar(self, tag, value, step=0, walltime=None):
+    def add_scalar(self, tag, value, step=0, walltime=None, global_step=None):
         """Log one number (a float, 0-d array or one-element Tensor)."""
+        step = step if global_step is None else global_step  # PyTorch spelling
         self._summary(step, walltime, pb.string(1, tag), pb.float32(2, _scalar(value, tag)))
 
-    def add_scalars(self, main_tag, tag_value_dict, step=0, walltime=None):
+    def add_scalars(self, main_tag, tag_value_dict, step=0, walltime=None, global_step=None):
         """Log several curves on one chart: like PyTorch, each goes to the run
         ``<log_dir>/<main_tag>_<tag>`` under the shared tag ``main_tag``."""
+        step = step if global_step is None else global_step  # PyTorch spelling
         for tag, value in tag_value_dict.items():
             sub = f"{main_tag}_{tag}".replace("/", "_")
             self._child(sub).add_scalar(main_tag, value, step, walltime)
 
-    def add_histogram(self, tag, values, step=0, bins=64, walltime=None):
+    def add_histogram(self, tag, values, step=0, bins=64, walltime=None, global_step=None):
         """Log the distribution of ``values``; ``bins`` is passed to ``np.histogram``.
 
         Non-finite values are left out (a histogram of NaNs has no bins)."""
+        step = step if global_step is None else global_step  # PyTorch spelling
         v = _numpy(values).astype(np.float64).reshape(-1)
         v = v[np.isfinite(v)]
         if v.size:
@@ -146,9 +149,10 @@ class SummaryWriter:
         histo += pb.packed_doubles(6, edges) + pb.packed_doubles(7, np.concatenate([[0], counts]))
         self._summary(step, walltime, pb.string(1, tag), pb.message(5, histo))
 
-    def add_image(self, tag, img, step=0, walltime=None, dataformats="CHW"):
+    def add_image(self, tag, img, step=0, walltime=None, dataformats="CHW", global_step=None):
         """Log an image: float in [0, 1] (clipped) or uint8, laid out as
         ``dataformats`` ("CHW", "HWC" or "HW"), with 1, 3 or 4 channels."""
+        step = step if global_step is None else global_step  # PyTorch spelling
         arr = _numpy(img)
         fmt = dataformats.upper()
         if fmt not in ("CHW", "HWC", "HW") or arr.ndim != len(fmt):
@@ -168,8 +172,9 @@ class SummaryWriter:
                  + pb.blob(4, encode_png(np.ascontiguousarray(arr))))
         self._summary(step, walltime, pb.string(1, tag), pb.message(4, image))
 
-    def add_text(self, tag, text, step=0, walltime=None):
+    def add_text(self, tag, text, step=0, walltime=None, global_step=None):
         """Log a (Markdown) string for the Text dashboard."""
+        step = step if global_step is None else global_step  # PyTorch spelling
         tensor = (pb.uint(1, _DT_STRING) + pb.message(2, pb.message(2, pb.uint(1, 1)))
                   + pb.string(8, text))
         self._summary(step, walltime, pb.string(1, tag), _plugin_metadata("text"),
