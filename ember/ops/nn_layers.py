@@ -1,0 +1,160 @@
+"""Fused layer primitives: linear (x W^T + b), dropout mask, embedding lookup,
+batch normalisation and layer normalisation.
+
+Each replaces a chain of 3-10 small ops whose Python overhead and temporaries dominate on small
+and medium tensors.
+"""
+import numpy as np
+
+from ..autograd.function import Function
+
+
+class Linear(Function):
+    """y = x W^T + b for x (..., in), W (out, in), b (out,) or None."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.x, ctx.w, ctx.has_b = x, w, b is not None
+        out = np.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.x, ctx.w
+        gx = gw = gb = None
+        if ctx.needs[0]:
+            gx = np.matmul(g, w)
+        g2 = g.reshape(-1, g.shape[-1])
+        if ctx.needs[1]:
+            gw = g2.T @ x.reshape(-1, x.shape[-1])
+        if ctx.has_b and ctx.needs[2]:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb
+
+
+class Dropout(Function):
+    """x * mask, where ``mask`` (an attribute: 0 or 1/(1-p), drawn by the caller from ember's
+    generator so the primitive stays a pure function) is the inverted-dropout mask."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, mask=None):
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask
+
+
+class Embedding(Function):
+    """weight[indices]; the gradient rows of ``padding_idx`` stay zero (as PyTorch)."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, w, indices=None, padding_idx=None):
+        ctx.shape, ctx.idx, ctx.pad = w.shape, indices, padding_idx
+        return w[indices]
+
+    @staticmethod
+    def backward(ctx, g):
+        num, dim = ctx.shape
+        idx = ctx.idx.reshape(-1)
+        g2 = g.reshape(-1, dim)
+        if ctx.pad is not None:
+            keep = idx != ctx.pad
+            idx, g2 = idx[keep], g2[keep]
+        gw = np.zeros(ctx.shape, g.dtype)
+        np.add.at(gw, idx, g2)
+        return gw
+
+
+def _bshape(ndim, axis_keep):
+    """Shape that broadcasts a per-channel vector along dim ``axis_keep`` of an ndim array."""
+    s = [1] * ndim
+    s[axis_keep] = -1
+    return s
+
+
+class BatchNormTrain(Function):
+    """Batch normalisation with the batch's statistics (training mode):
+    y = gamma (x - mean) / sqrt(var + eps) + beta, mean/var over every dim but 1 (biased var).
+
+    ``mean`` and ``var`` attributes are the batch statistics, computed by the caller from x (it
+    needs them for the running averages too); backward differentiates through them:
+    dx = gamma invstd / M (M dxhat - sum dxhat - xhat sum(dxhat xhat)).
+    """
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, gamma=None, beta=None, mean=None, var=None, eps=1e-5):
+        axes = (0,) + tuple(range(2, x.ndim))
+        bs = _bshape(x.ndim, 1)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        xhat = (x - mean.reshape(bs)) * invstd.reshape(bs)
+        ctx.xhat, ctx.invstd, ctx.gamma, ctx.axes, ctx.bs = xhat, invstd, gamma, axes, bs
+        ctx.has_beta = beta is not None
+        out = xhat * gamma.reshape(bs) if gamma is not None else xhat.copy()
+        if beta is not None:
+            out += beta.reshape(bs)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, axes, bs = ctx.xhat, ctx.axes, ctx.bs
+        m = g.size // g.shape[1]
+        gsum = g.sum(axis=axes)
+        gxhat_sum = (g * xhat).sum(axis=axes)
+        gx = ggamma = gbeta = None
+        if ctx.needs[0]:
+            scale = ctx.invstd if ctx.gamma is None else ctx.gamma * ctx.invstd
+            gx = g - (gsum / m).reshape(bs)
+            gx -= xhat * (gxhat_sum / m).reshape(bs)
+            gx *= scale.reshape(bs)
+        if ctx.gamma is not None and ctx.needs[1]:
+            ggamma = gxhat_sum
+        if ctx.has_beta and ctx.needs[2]:
+            gbeta = gsum
+        return gx, ggamma, gbeta
+
+
+class LayerNorm(Function):
+    """y = gamma (x - mean) / sqrt(var + eps) + beta over the last ``ndims`` dims (biased var)."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, gamma=None, beta=None, ndims=1, eps=1e-5):
+        axes = tuple(range(x.ndim - ndims, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat = xc * invstd
+        ctx.xhat, ctx.invstd, ctx.gamma, ctx.axes = xhat, invstd, gamma, axes
+        ctx.has_beta = beta is not None
+        out = xhat * gamma if gamma is not None else xhat.copy()
+        if beta is not None:
+            out += beta
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, axes = ctx.xhat, ctx.axes
+        lead = tuple(range(g.ndim - len(axes)))
+        gx = ggamma = gbeta = None
+        if ctx.gamma is not None and ctx.needs[1]:
+            ggamma = (g * xhat).sum(axis=lead)
+        if ctx.has_beta and ctx.needs[2]:
+            gbeta = g.sum(axis=lead)
+        if ctx.needs[0]:
+            gxhat = g * ctx.gamma if ctx.gamma is not None else g
+            gx = gxhat - gxhat.mean(axis=axes, keepdims=True)
+            gx -= xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
+            gx *= ctx.invstd
+        return gx, ggamma, gbeta

@@ -1,0 +1,114 @@
+"""Fused loss primitives: softmax cross-entropy and binary cross-entropy with logits.
+
+Both work from logits with the log-sum-exp trick, so logits of any magnitude (1e4 and more)
+give finite losses and gradients, and both return the simple closed-form gradient
+(softmax - target, sigmoid - target) instead of chaining exp/log/sum backward rules.
+"""
+import numpy as np
+
+from ..autograd.function import Function
+from .nn_activation import log_softmax
+
+
+class SoftmaxCrossEntropy(Function):
+    """Cross-entropy of logits z (M, C) against a per-row target distribution.
+
+    Written as loss_i = -sum_c Q[i, c] log softmax(z_i)_c with Q built from the attributes:
+      * ``target`` int (M,): Q = (1 - eps) w[y_i] onehot(y_i) + (eps / C) w, rows whose target is
+        ``ignore_index`` zeroed; 'mean' divides by sum_i w[y_i] over kept rows (PyTorch's rule);
+      * ``probs`` float (M, C): Q = w (probs (1 - eps) + eps / C); 'mean' divides by M.
+    ``weight`` (C,) or None. The gradient is (sum_c Q[i, c]) softmax(z_i) - Q[i].
+    Output: scalar for reduction 'mean'/'sum', (M,) for 'none'.
+    """
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, z, target=None, probs=None, weight=None, ignore_index=-100,
+                label_smoothing=0.0, reduction="mean"):
+        m, c = z.shape
+        logp = log_softmax(z, 1)
+        eps = float(label_smoothing)
+        w = None if weight is None else weight.astype(z.dtype, copy=False)
+        if probs is None:
+            valid = target != ignore_index
+            tgt = np.where(valid, target, 0)
+            rows = np.arange(m)
+            wy = valid.astype(z.dtype) if w is None else w[tgt] * valid
+            picked = logp[rows, tgt]
+            loss = -(1 - eps) * wy * picked
+            if eps:
+                lw = logp if w is None else logp * w
+                loss -= (eps / c) * lw.sum(axis=1) * valid
+            denom = wy.sum()
+            ctx.tgt, ctx.rows, ctx.wy, ctx.valid = tgt, rows, wy, valid
+        else:
+            q = probs.astype(z.dtype, copy=False)
+            if eps:
+                q = q * (1 - eps) + eps / c
+            if w is not None:
+                q = q * w
+            loss = -(q * logp).sum(axis=1)
+            denom = m
+            ctx.q = q
+        ctx.logp, ctx.w, ctx.eps, ctx.red, ctx.denom = logp, w, eps, reduction, denom
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        return np.asarray(total / denom if reduction == "mean" else total, z.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        logp = ctx.logp
+        m, c = logp.shape
+        sm = np.exp(logp)
+        if hasattr(ctx, "q"):
+            q = ctx.q
+            grad = sm * q.sum(axis=1, keepdims=True)
+            grad -= q
+        else:
+            eps, w, wy, valid = ctx.eps, ctx.w, ctx.wy, ctx.valid
+            wsum = c if w is None else w.sum()
+            qsum = (1 - eps) * wy + (eps / c) * wsum * valid
+            grad = sm * qsum[:, None]
+            grad[ctx.rows, ctx.tgt] -= (1 - eps) * wy
+            if eps:
+                grad -= (eps / c) * (1 if w is None else w) * valid[:, None]
+        if ctx.red == "none":
+            grad *= g[:, None]
+        elif ctx.red == "mean":
+            grad *= g / ctx.denom
+        else:
+            grad *= g
+        return grad.astype(logp.dtype, copy=False)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Elementwise l = (1 - y) z + (1 + (pw - 1) y) softplus(-z), the stable form of
+    -[pw y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))]; pw = pos_weight (None means 1).
+    dl/dz = (1 - y) - (1 + (pw - 1) y) sigmoid(-z);  dl/dy = -z + (pw - 1) softplus(-z)."""
+
+    @staticmethod
+    def forward(ctx, z, y, pos_weight=None):
+        sp = np.logaddexp(np.zeros((), z.dtype), -z)  # softplus(-z), stable
+        ctx.z, ctx.y, ctx.pw, ctx.sp = z, y, pos_weight, sp
+        if pos_weight is None:
+            return (1 - y) * z + sp
+        return (1 - y) * z + (1 + (pos_weight - 1) * y) * sp
+
+    @staticmethod
+    def backward(ctx, g):
+        z, y, pw = ctx.z, ctx.y, ctx.pw
+        sig_neg = 0.5 * (1 - np.tanh(0.5 * z))  # sigmoid(-z)
+        gz = gy = None
+        if ctx.needs[0]:
+            coef = 1 if pw is None else 1 + (pw - 1) * y
+            gz = g * ((1 - y) - coef * sig_neg)
+        if ctx.needs[1]:
+            gy = g * (-z if pw is None else -z + (pw - 1) * ctx.sp)
+            from .elementwise import unbroadcast
+            gy = unbroadcast(gy, np.shape(y))
+        if gz is not None:
+            from .elementwise import unbroadcast
+            gz = unbroadcast(gz, z.shape)
+        return gz, gy
