@@ -1,0 +1,70 @@
+"""The ``ember`` command line."""
+import argparse
+import sys
+
+from .config import ConfigError
+
+DESCRIPTION = """ember: a deep-learning framework on NumPy.
+
+commands:
+  ember train CONFIG.toml    train the model a Caffe-style TOML config describes
+                             (model layers + solver), evaluate on the test split and
+                             write a run folder (config copy, metrics.csv, snapshots,
+                             report). See examples/*.toml.
+"""
+
+TRAIN_HELP = """Train from a TOML config with three sections:
+
+[data]    dataset = mnist | fashion_mnist | cifar10 | cifar100, root (folder with the files;
+          default: $EMBER_DATA, ~/.ember/data, system locations), layout = flat | image,
+          validation_split (fraction held out of the training set), num_workers.
+[[model.layers]]   one table per layer, in order: type = an ember.nn layer name (Linear,
+          Conv2d, ReLU, MaxPool2d, Flatten, Dropout, BatchNorm2d, ...), its constructor
+          arguments by name, and optional lr_mult / decay_mult (Caffe's per-layer multipliers
+          of base_lr and weight_decay).
+[solver]  optimizer = sgd | rmsprop | adam | adamw | adagrad | adadelta | nadam; base_lr;
+          lr_policy = fixed | step | multistep | exp | inv | cosine (per iteration, as Caffe:
+          step: base_lr * gamma^floor(t/stepsize); exp: base_lr * gamma^t;
+          inv: base_lr * (1 + gamma t)^-power; multistep: gamma^(#stepvalues passed);
+          cosine: base_lr * (1 + cos(pi t / T)) / 2); gamma, stepsize, stepvalues, power,
+          momentum, nesterov, weight_decay, batch_size, max_epochs, test_interval (epochs),
+          snapshot (every N epochs), snapshot_prefix, resume (a snapshot file), seed,
+          device = cpu, run_dir (default runs/).
+
+Every key and value is checked before training starts; a mistake is reported with its line
+and the allowed values.
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="ember", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("train", help="train from a TOML config", description=TRAIN_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help="path to the TOML config")
+    p.add_argument("--epochs", type=int, help="override solver.max_epochs")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command == "train":
+        from .train import run
+        overrides = {"solver.max_epochs": args.epochs} if args.epochs else None
+        try:
+            report = run(args.config, verbose=0 if args.quiet else 1, overrides=overrides)
+        except ConfigError as e:
+            print(f"ember train: {e}", file=sys.stderr)
+            return 2
+        except FileNotFoundError as e:
+            print(f"ember train: {e}", file=sys.stderr)
+            return 1
+        if args.quiet:
+            print(f"final test accuracy: {report['test_accuracy']:.4f}")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The ``ember train`` configuration (TOML, Caffe-style: a model and a solver), read and checked
+completely before any training starts. Every error names the line and the allowed values.
+
+Example::
+
+    [data]
+    dataset = "fashion_mnist"        # mnist | fashion_mnist | cifar10 | cifar100
+    layout = "flat"                  # flat (N, D) | image (N, C, H, W)
+    validation_split = 0.0
+
+    [[model.layers]]
+    type = "Linear"
+    in_features = 784
+    out_features = 512
+    lr_mult = 1.0                    # this layer's learning rate = base_lr * lr_mult
+
+    [[model.layers]]
+    type = "ReLU"
+
+    [solver]
+    optimizer = "rmsprop"            # sgd | rmsprop | adam | adamw | adagrad | adadelta | nadam
+    base_lr = 0.001
+    lr_policy = "fixed"              # fixed | step | multistep | exp | inv | cosine
+    batch_size = 128
+    max_epochs = 5
+"""
+import inspect
+import re
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    try:
+        import tomli as tomllib
+    except ModuleNotFoundError:  # pragma: no cover
+        tomllib = None
+
+
+class ConfigError(ValueError):
+    """A problem in the config file; the message names file, line and allowed values."""
+
+
+DATA_KEYS = {
+    "dataset": ("mnist", "fashion_mnist", "cifar10", "cifar100"),
+    "root": None, "layout": ("flat", "image"), "validation_split": None,
+    "augment": ("none", "flip_crop"), "num_workers": None,
+}
+SOLVER_KEYS = {
+    "optimizer": ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "nadam"),
+    "base_lr": None, "lr_policy": ("fixed", "step", "multistep", "exp", "inv", "cosine"),
+    "gamma": None, "stepsize": None, "stepvalues": None, "power": None, "momentum": None,
+    "nesterov": None, "weight_decay": None, "batch_size": None, "max_epochs": None,
+    "test_interval": None, "snapshot": None, "snapshot_prefix": None, "resume": None,
+    "seed": None, "device": ("cpu",), "run_dir": None, "loss": ("cross_entropy",),
+}
+TOP_KEYS = ("data", "model", "solver")
+LAYER_META = ("type", "lr_mult", "decay_mult")
+
+DEFAULTS = {
+    "data": {"dataset": "fashion_mnist", "root": None, "layout": "flat", "validation_split": 0.0,
+             "augment": "none", "num_workers": 0},
+    "solver": {"optimizer": "sgd", "base_lr": 0.01, "lr_policy": "fixed", "gamma": 0.1,
+               "stepsize": 1000, "stepvalues": [], "power": 0.75, "momentum": 0.0,
+               "nesterov": False, "weight_decay": 0.0, "batch_size": 64, "max_epochs": 1,
+               "test_interval": 1, "snapshot": 0, "snapshot_prefix": "snapshot", "resume": None,
+               "seed": 0, "device": "cpu", "run_dir": "runs", "loss": "cross_entropy"},
+}
+
+
+class _Lines:
+    """Finds the line where a key is set, for error messages (tomllib reports none)."""
+
+    def __init__(self, text):
+        self.lines = text.splitlines()
+
+    def find(self, section, key, index=None):
+        header = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.]+)\s*\]?\]")
+        current, count = None, -1
+        for no, line in enumerate(self.lines, 1):
+            m = header.match(line)
+            if m:
+                current = m.group(1)
+                if current == section:
+                    count += 1
+                continue
+            if current == section and (index is None or count == index):
+                if re.match(rf"^\s*{re.escape(key)}\s*=", line):
+                    return no
+        for no, line in enumerate(self.lines, 1):  # section header itself
+            m = header.match(line)
+            if m and m.group(1) == section:
+                return no
+        return None
+
+
+def _err(path, lines, section, key, msg, index=None):
+    no = lines.find(section, key, index)
+    where = f"{path}:{no}" if no else str(path)
+    return ConfigError(f"{where}: [{section}] {key}: {msg}")
+
+
+def load_config(path):
+    """Parse and validate ``path``; returns a dict with data/model/solver sections filled with
+    defaults. Raises ConfigError for anything wrong, before any work is done."""
+    if tomllib is None:  # pragma: no cover
+        raise ConfigError("reading TOML needs Python >= 3.11 or the 'tomli' package "
+                          "(pip install tomli)")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file ({e.strerror})") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        cfg = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    lines = _Lines(text)
+    for key in cfg:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"{path}:{lines.find(key, '') or '?'}: unknown section [{key}]; "
+                              f"allowed: {', '.join(TOP_KEYS)}")
+    out = {}
+    for section, allowed in (("data", DATA_KEYS), ("solver", SOLVER_KEYS)):
+        sec = dict(DEFAULTS[section])
+        for key, value in cfg.get(section, {}).items():
+            if key not in allowed:
+                raise _err(path, lines, section, key,
+                           f"unknown key; allowed: {', '.join(sorted(allowed))}")
+            choices = allowed[key]
+            if choices is not None and value not in choices:
+                raise _err(path, lines, section, key,
+                           f"{value!r} is not allowed; choose one of {', '.join(choices)}")
+            sec[key] = value
+        out[section] = sec
+    _check_numbers(path, lines, out)
+    layers = cfg.get("model", {}).get("layers")
+    if not layers:
+        raise ConfigError(f"{path}: [model] needs at least one [[model.layers]] table")
+    for key in cfg["model"]:
+        if key != "layers":
+            raise _err(path, lines, "model", key, "unknown key; allowed: layers")
+    out["model"] = {"layers": [_check_layer(path, lines, i, spec) for i, spec in enumerate(layers)]}
+    return out
+
+
+def _check_numbers(path, lines, cfg):
+    s, d = cfg["solver"], cfg["data"]
+    rules = [
+        ("solver", "base_lr", s["base_lr"], lambda v: v > 0, "a number > 0"),
+        ("solver", "batch_size", s["batch_size"], lambda v: isinstance(v, int) and v >= 1,
+         "an integer >= 1"),
+        ("solver", "max_epochs", s["max_epochs"], lambda v: isinstance(v, int) and v >= 1,
+         "an integer >= 1"),
+        ("solver", "momentum", s["momentum"], lambda v: 0 <= v < 1, "a number in [0, 1)"),
+        ("solver", "weight_decay", s["weight_decay"], lambda v: v >= 0, "a number >= 0"),
+        ("solver", "gamma", s["gamma"], lambda v: v > 0, "a number > 0"),
+        ("solver", "stepsize", s["stepsize"], lambda v: isinstance(v, int) and v >= 1,
+         "an integer >= 1 (iterations)"),
+        ("solver", "power", s["power"], lambda v: v >= 0, "a number >= 0"),
+        ("solver", "test_interval", s["test_interval"], lambda v: isinstance(v, int) and v >= 0,
+         "an integer >= 0 (epochs; 0 = only at the end)"),
+        ("solver", "snapshot", s["snapshot"], lambda v: isinstance(v, int) and v >= 0,
+         "an integer >= 0 (epochs; 0 = only the final weights)"),
+        ("solver", "seed", s["seed"], lambda v: isinstance(v, int) and v >= 0,
+         "an integer >= 0"),
+        ("data", "validation_split", d["validation_split"], lambda v: 0 <= v < 1,
+         "a number in [0, 1)"),
+        ("data", "num_workers", d["num_workers"], lambda v: isinstance(v, int) and v >= 0,
+         "an integer >= 0"),
+    ]
+    for section, key, value, ok, what in rules:
+        good = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not good or not ok(value):
+            raise _err(path, lines, section, key, f"got {value!r}; expected {what}")
+    if s["lr_policy"] == "multistep" and not s["stepvalues"]:
+        raise _err(path, lines, "solver", "lr_policy",
+                   "'multistep' needs stepvalues = [iteration, ...]")
+
+
+def _layer_classes():
+    from .. import nn
+    names = {}
+    for name in dir(nn):
+        obj = getattr(nn, name)
+        if isinstance(obj, type) and issubclass(obj, nn.Module) and obj is not nn.Module and \
+                not name.endswith("Loss") and name not in ("Sequential", "ModuleList",
+                                                            "ModuleDict"):
+            names[name] = obj
+    return names
+
+
+def _check_layer(path, lines, i, spec):
+    classes = _layer_classes()
+    t = spec.get("type")
+    if t not in classes:
+        raise _err(path, lines, "model.layers", "type",
+                   f"layer {i}: {t!r} is not a layer; choose one of {', '.join(sorted(classes))}",
+                   index=i)
+    cls = classes[t]
+    params = inspect.signature(cls.__init__).parameters
+    allowed = [p for p in params if p not in ("self", "args", "kwargs", "dtype")]
+    kwargs = {}
+    for key, value in spec.items():
+        if key in LAYER_META:
+            continue
+        if key not in allowed:
+            raise _err(path, lines, "model.layers", key,
+                       f"layer {i} ({t}) has no argument {key!r}; allowed: "
+                       f"{', '.join(allowed + list(LAYER_META[1:]))}", index=i)
+        kwargs[key] = value
+    missing = [p for p, v in params.items() if p not in ("self", "args", "kwargs") and
+               v.default is inspect.Parameter.empty and p not in kwargs and
+               v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
+    if missing:
+        raise _err(path, lines, "model.layers", "type",
+                   f"layer {i} ({t}) needs {', '.join(missing)}", index=i)
+    for meta in ("lr_mult", "decay_mult"):
+        v = spec.get(meta, 1.0)
+        if not isinstance(v, (int, float)) or v < 0:
+            raise _err(path, lines, "model.layers", meta,
+                       f"layer {i}: got {v!r}; expected a number >= 0", index=i)
+    try:
+        cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise _err(path, lines, "model.layers", "type", f"layer {i} ({t}): {e}", index=i) \
+            from None
+    return {"type": t, "kwargs": kwargs, "lr_mult": float(spec.get("lr_mult", 1.0)),
+            "decay_mult": float(spec.get("decay_mult", 1.0))}

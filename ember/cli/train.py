@@ -1,0 +1,178 @@
+"""``ember train CONFIG.toml``: build the model and solver a config describes, train with
+progress, evaluate on the test split, and leave a run folder behind:
+
+    runs/<config name>-<time>/
+        config.toml        a copy of the config
+        metrics.csv        one row per epoch (loss, accuracy, val_*, test_*, lr)
+        snapshot_e<N>.safetensors   every ``snapshot`` epochs, and the final weights
+        report.json / report.txt    final test loss and accuracy, timings
+"""
+import json
+import math
+import os
+import shutil
+import time
+
+import numpy as np
+
+from .config import load_config
+
+
+def build_model(cfg):
+    """nn.Sequential from the [[model.layers]] list, and per-layer lr/decay multipliers."""
+    from .. import nn
+    layers, mults = [], []
+    for spec in cfg["model"]["layers"]:
+        layers.append(getattr(nn, spec["type"])(**spec["kwargs"]))
+        mults.append((spec["lr_mult"], spec["decay_mult"]))
+    return nn.Sequential(*layers), mults
+
+
+def param_groups(model, mults, solver):
+    """Caffe's per-layer multipliers as optimizer parameter groups."""
+    groups = []
+    for layer, (lr_mult, decay_mult) in zip(model, mults):
+        params = [p for p in layer.parameters() if p.requires_grad]
+        if params:
+            groups.append({"params": params, "lr": solver["base_lr"] * lr_mult,
+                           "weight_decay": solver["weight_decay"] * decay_mult})
+    if not groups:
+        raise ValueError("the model has no trainable parameters")
+    return groups
+
+
+def make_optimizer(groups, solver):
+    from .. import optim
+    name = solver["optimizer"]
+    lr = solver["base_lr"]
+    if name == "sgd":
+        return optim.SGD(groups, lr=lr, momentum=solver["momentum"],
+                         nesterov=bool(solver["nesterov"]))
+    if name == "rmsprop":
+        return optim.RMSprop(groups, lr=lr, momentum=solver["momentum"])
+    cls = {"adam": optim.Adam, "adamw": optim.AdamW, "adagrad": optim.Adagrad,
+           "adadelta": optim.Adadelta, "nadam": optim.NAdam}[name]
+    return cls(groups, lr=lr)
+
+
+def lr_factor(solver, total_iters):
+    """Caffe's learning-rate policies as a multiplier of base_lr at iteration t."""
+    p, g = solver["lr_policy"], solver["gamma"]
+    if p == "fixed":
+        return lambda t: 1.0
+    if p == "step":
+        return lambda t: g ** (t // solver["stepsize"])
+    if p == "multistep":
+        steps = sorted(solver["stepvalues"])
+        return lambda t: g ** sum(t >= s for s in steps)
+    if p == "exp":
+        return lambda t: g ** t
+    if p == "inv":
+        return lambda t: (1 + g * t) ** (-solver["power"])
+    if p == "cosine":
+        return lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total_iters) / total_iters))
+    raise ValueError(p)
+
+
+def load_data(cfg):
+    from .. import data as edata
+    d = cfg["data"]
+    loaders = {"mnist": edata.load_mnist, "fashion_mnist": edata.load_fashion_mnist,
+               "cifar10": edata.load_cifar10, "cifar100": edata.load_cifar100}
+    (xtr, ytr), (xte, yte) = loaders[d["dataset"]](root=d["root"])
+    return _prepare(xtr, d), ytr.astype(np.int64), _prepare(xte, d), yte.astype(np.int64)
+
+
+def _prepare(x, d):
+    x = x.astype(np.float32) / 255.0
+    if x.ndim == 3:  # (N, H, W) grey images
+        x = x[:, None]
+    elif x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+        x = x.transpose(0, 3, 1, 2)  # NHWC -> NCHW
+    if d["layout"] == "flat":
+        x = x.reshape(len(x), -1)
+    return np.ascontiguousarray(x)
+
+
+def run(config_path, verbose=1, overrides=None):
+    """Train as the config says; returns the report dict."""
+    from .. import manual_seed
+    from ..train import CSVLogger, LambdaCallback, Model
+    from ..train.callbacks import Callback
+    cfg = load_config(config_path)
+    if overrides:
+        for k, v in overrides.items():
+            section, key = k.split(".", 1)
+            cfg[section][key] = v
+    solver = cfg["solver"]
+    manual_seed(solver["seed"])
+    xtr, ytr, xte, yte = load_data(cfg)
+    net, mults = build_model(cfg)
+    model = Model(net)
+    opt = make_optimizer(param_groups(net, mults, solver), solver)
+    model.compile(optimizer=opt, loss=solver["loss"], metrics=["accuracy"])
+
+    name = os.path.splitext(os.path.basename(config_path))[0]
+    run_dir = os.path.join(solver["run_dir"], f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.makedirs(run_dir, exist_ok=True)
+    shutil.copyfile(config_path, os.path.join(run_dir, "config.toml"))
+
+    initial_epoch = 0
+    if solver["resume"]:
+        initial_epoch = model.load(solver["resume"])
+        if verbose:
+            print(f"resumed from {solver['resume']} at epoch {initial_epoch}")
+
+    steps_per_epoch = math.ceil(len(xtr) * (1 - cfg["data"]["validation_split"]) /
+                                solver["batch_size"])
+    factor = lr_factor(solver, steps_per_epoch * solver["max_epochs"])
+    base = [g["lr"] for g in opt.param_groups]
+    counter = {"t": initial_epoch * steps_per_epoch}
+
+    def set_lr(batch, logs):
+        f = factor(counter["t"])
+        for g, b in zip(opt.param_groups, base):
+            g["lr"] = b * f
+        counter["t"] += 1
+
+    class TestEval(Callback):
+        """Evaluate on the test split every ``test_interval`` epochs (Caffe's test phase)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            k = solver["test_interval"]
+            if k and (epoch + 1) % k == 0 or epoch + 1 == solver["max_epochs"]:
+                res = model.evaluate(xte, yte, batch_size=512, return_dict=True)
+                logs["test_loss"], logs["test_accuracy"] = res["loss"], res["accuracy"]
+            logs["lr"] = opt.param_groups[0]["lr"]
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            k = solver["snapshot"]
+            if k and (epoch + 1) % k == 0:
+                model.save(os.path.join(run_dir, f"{solver['snapshot_prefix']}_e{epoch + 1}"
+                                                 ".safetensors"))
+
+    callbacks = [LambdaCallback(on_train_batch_begin=set_lr), TestEval(), Snapshot(),
+                 CSVLogger(os.path.join(run_dir, "metrics.csv"))]
+    t0 = time.perf_counter()
+    hist = model.fit(xtr, ytr, batch_size=solver["batch_size"], epochs=solver["max_epochs"],
+                     validation_split=cfg["data"]["validation_split"], callbacks=callbacks,
+                     initial_epoch=initial_epoch, verbose=verbose)
+    train_time = time.perf_counter() - t0
+    model.save(os.path.join(run_dir, "final.safetensors"))
+    test = model.evaluate(xte, yte, batch_size=512, return_dict=True)
+    report = {"config": os.path.abspath(config_path), "run_dir": os.path.abspath(run_dir),
+              "dataset": cfg["data"]["dataset"], "epochs": solver["max_epochs"],
+              "train_seconds": round(train_time, 2), "test_loss": test["loss"],
+              "test_accuracy": test["accuracy"],
+              "history": {k: [float(x) for x in v] for k, v in hist.history.items()}}
+    with open(os.path.join(run_dir, "report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    text = (f"dataset {report['dataset']}, {solver['max_epochs']} epochs in {train_time:.1f} s\n"
+            f"test loss {test['loss']:.4f}, test accuracy {test['accuracy']:.4f}\n")
+    with open(os.path.join(run_dir, "report.txt"), "w") as f:
+        f.write(text)
+    if verbose:
+        print(f"run folder: {run_dir}")
+        print(f"final test accuracy: {test['accuracy']:.4f}")
+    return report

@@ -1,0 +1,50 @@
+"""``keras.models.Sequential``: a stack of layers with compile / fit / evaluate / predict."""
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+from ..train.model import Sequential as _Sequential
+from .layers import Input
+
+
+class Sequential(_Sequential):
+    """``Sequential([Dense(512, activation='relu', input_shape=(784,)), Dense(10, ...)])``.
+
+    When the input shape is known (``input_shape=`` on the first layer, or a leading
+    ``Input(shape)``), every layer is built at construction, in order, as Keras does; otherwise
+    on the first batch.
+    """
+
+    def __init__(self, layers=None, name=None):
+        layers = list(layers or [])
+        shape = None
+        if layers and isinstance(layers[0], Input):
+            shape = layers.pop(0).shape
+        super().__init__(*layers)
+        self.__dict__["name"] = name
+        if shape is None and layers:
+            shape = getattr(layers[0], "input_shape", None)
+        if shape is not None:
+            self.build(shape)
+
+    def add(self, layer):
+        if isinstance(layer, Input):
+            self.__dict__["input_shape"] = layer.shape
+            return
+        super().add(layer)
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def build(self, input_shape):
+        """Build every layer by running one zero sample through the stack (eval mode, no grad:
+        nothing is learned, no statistics move)."""
+        self.__dict__["input_shape"] = tuple(input_shape)
+        was = self.training
+        self.eval()
+        with no_grad():
+            self(Tensor(np.zeros((1,) + tuple(input_shape), np.float32)))
+        self.train(was)
+
+    @property
+    def layers(self):
+        return list(self._modules.values())

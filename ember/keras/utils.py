@@ -1,0 +1,2 @@
+"""``keras.utils``: to_categorical."""
+from ..data import to_categorical  # noqa: F401

@@ -1,0 +1,74 @@
+"""Keras-style optimizer specs: an optimizer chosen before the model's weights exist
+(``compile(optimizer='rmsprop')`` or ``keras.optimizers.RMSprop(learning_rate=1e-3)``) and built
+on the trainable parameters when training starts.
+
+Defaults are Keras's (they differ from PyTorch's: RMSprop rho=0.9, eps=1e-7; Adam eps=1e-7), so a
+textbook Keras recipe behaves as in the book.
+"""
+
+
+class OptimizerSpec:
+    """``build(params)`` makes the ember.optim optimizer."""
+
+    def __init__(self, cls_name, **kwargs):
+        self.cls_name = cls_name
+        self.kwargs = kwargs
+
+    def build(self, params):
+        from .. import optim
+        return getattr(optim, self.cls_name)(params, **self.kwargs)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"{self.cls_name}({args})"
+
+
+def SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+    return OptimizerSpec("SGD", lr=learning_rate, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay)
+
+
+def RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
+    return OptimizerSpec("RMSprop", lr=learning_rate, alpha=rho, momentum=momentum, eps=epsilon,
+                         centered=centered)
+
+
+def Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+    return OptimizerSpec("Adam", lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
+                         amsgrad=amsgrad)
+
+
+def AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    return OptimizerSpec("AdamW", lr=learning_rate, weight_decay=weight_decay,
+                         betas=(beta_1, beta_2), eps=epsilon)
+
+
+def Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+    return OptimizerSpec("Adagrad", lr=learning_rate,
+                         initial_accumulator_value=initial_accumulator_value, eps=epsilon)
+
+
+def Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7):
+    return OptimizerSpec("Adadelta", lr=learning_rate, rho=rho, eps=epsilon)
+
+
+def Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    return OptimizerSpec("NAdam", lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon)
+
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad,
+            "adadelta": Adadelta, "nadam": Nadam}
+
+
+def get(optimizer):
+    """A spec from a name ('rmsprop', 'adam', 'sgd', ...) or a spec."""
+    if isinstance(optimizer, OptimizerSpec):
+        return optimizer
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key not in _BY_NAME:
+            raise ValueError(f"unknown optimizer {optimizer!r}; known: {sorted(_BY_NAME)}, or "
+                             "pass an ember.optim optimizer")
+        return _BY_NAME[key]()
+    raise TypeError(f"optimizer must be a name, an ember.optim.Optimizer or a keras optimizer, "
+                    f"got {optimizer!r}")
