@@ -1,17 +1,16 @@
 """Convolution and pooling primitives (NCHW).
 
-conv2d is im2col + one batched GEMM: the padded input is viewed as windows with
-``as_strided`` (no copy), gathered once into columns (N, C*kh*kw, Ho*Wo), and multiplied by the
-weight (O, C*kh*kw). Backward reuses the saved columns for the weight gradient and scatters the
-column gradient back with col2im: a loop over the kh*kw kernel positions adding strided
-slices (never a loop over pixels). Pooling uses the same strided-slice loop, with a reshape
+conv2d is im2col + one GEMM: the padded input, batch-last (C, Hp, Wp, N), is gathered into
+columns (C*kh*kw, Ho*Wo*N) by one strided slab copy per kernel position and multiplied by the
+weight (O, C*kh*kw). Backward reuses the saved columns for the weight gradient (one GEMM) and
+scatters the column gradient (one GEMM) back with col2im: a loop over the kh*kw kernel
+positions adding strided slabs (never a loop over pixels). Pooling uses the same strided-slice loop, with a reshape
 fast path when windows don't overlap (kernel == stride, no padding).
 
 Padding is given per side, ((top, bottom), (left, right)), so 'same' with even kernels
 (asymmetric, as PyTorch) needs nothing special.
 """
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
 
@@ -31,15 +30,6 @@ def _pad(x, padding, value=0.0):
     return xp
 
 
-def _windows(xp, kh, kw, ho, wo, stride, dilation):
-    """View (N, C, kh, kw, Ho, Wo) of the windows of the padded input (no copy)."""
-    sn, sc, sh, sw = xp.strides
-    (s1, s2), (d1, d2) = stride, dilation
-    n, c = xp.shape[:2]
-    return as_strided(xp, (n, c, kh, kw, ho, wo),
-                      (sn, sc, sh * d1, sw * d2, sh * s1, sw * s2), writeable=False)
-
-
 def _slice(i, j, ho, wo, stride, dilation):
     (s1, s2), (d1, d2) = stride, dilation
     return (slice(None), slice(None),
@@ -47,27 +37,41 @@ def _slice(i, j, ho, wo, stride, dilation):
             slice(j * d2, j * d2 + s2 * (wo - 1) + 1, s2))
 
 
-def im2col(xp, kh, kw, ho, wo, stride, dilation):
-    """Columns (N, C, kh, kw, Ho, Wo), contiguous: one strided copy per kernel position."""
-    n, c = xp.shape[:2]
-    cols = np.empty((n, c, kh, kw, ho, wo), xp.dtype)
+def im2col(xt, kh, kw, ho, wo, stride, dilation):
+    """Columns (C, kh, kw, Ho, Wo, N) from a padded batch-last image (C, Hp, Wp, N): one strided
+    copy per kernel position, each with long contiguous inner runs (Wo * N values)."""
+    c, n = xt.shape[0], xt.shape[3]
+    (s1, s2), (d1, d2) = stride, dilation
+    cols = np.empty((c, kh, kw, ho, wo, n), xt.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, i, j] = xp[_slice(i, j, ho, wo, stride, dilation)]
+            cols[:, i, j] = xt[:, i * d1:i * d1 + s1 * (ho - 1) + 1:s1,
+                               j * d2:j * d2 + s2 * (wo - 1) + 1:s2]
     return cols
 
 
 def col2im(cols, padded_shape, padding, stride, dilation):
-    """Adjoint of im2col: add every kernel position's column slab into the (padded) image,
-    then drop the padding."""
-    n, c, kh, kw, ho, wo = cols.shape
-    dxp = np.zeros(padded_shape, cols.dtype)
+    """Adjoint of im2col: add each kernel position's slab (C, Ho, Wo, N) into the padded
+    batch-last image (C, Hp, Wp, N), then drop the padding."""
+    c, kh, kw, ho, wo, n = cols.shape
+    (s1, s2), (d1, d2) = stride, dilation
+    dxt = np.zeros(padded_shape, cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[_slice(i, j, ho, wo, stride, dilation)] += cols[:, :, i, j]
+            dxt[:, i * d1:i * d1 + s1 * (ho - 1) + 1:s1,
+                j * d2:j * d2 + s2 * (wo - 1) + 1:s2] += cols[:, i, j]
     (pt, pb), (pl, pr) = padding
-    h, w = padded_shape[2] - pt - pb, padded_shape[3] - pl - pr
-    return dxp[:, :, pt:pt + h, pl:pl + w]
+    return dxt[:, pt:padded_shape[1] - pb, pl:padded_shape[2] - pr]
+
+
+def _to_batch_last(x, padding):
+    """(N, C, H, W) -> zero-padded (C, Hp, Wp, N), one copy."""
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = padding
+    xt = np.zeros((c, h + pt + pb, w + pl + pr, n), x.dtype) if (pt or pb or pl or pr) else \
+        np.empty((c, h, w, n), x.dtype)
+    xt[:, pt:pt + h, pl:pl + w] = x.transpose(1, 2, 3, 0)
+    return xt
 
 
 class Conv2d(Function):
@@ -75,9 +79,13 @@ class Conv2d(Function):
 
     Inputs: x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,) or None.
     Attributes: stride, padding ((top, bottom), (left, right)), dilation (pairs), groups.
+
+    Internally batch-last: columns (C*kh*kw, Ho*Wo*N) so forward, weight gradient and column
+    gradient are each ONE large GEMM (per group), and the im2col/col2im slab copies have long
+    contiguous inner runs; only input, output and their gradients are transposed (small).
     """
 
-    saves_inputs = True
+    saves_inputs = False
 
     @staticmethod
     def forward(ctx, x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
@@ -86,52 +94,47 @@ class Conv2d(Function):
         o, cg, kh, kw = w.shape
         ho = out_size(h, kh, stride[0], *padding[0], dilation[0])
         wo = out_size(wd, kw, stride[1], *padding[1], dilation[1])
-        xp = _pad(x, padding)
-        cols = im2col(xp, kh, kw, ho, wo, stride, dilation)
-        k = cg * kh * kw
+        xt = _to_batch_last(x, padding)
+        cols = im2col(xt, kh, kw, ho, wo, stride, dilation)
+        k, m = cg * kh * kw, ho * wo * n
         if groups == 1:
-            out = np.matmul(w.reshape(o, k), cols.reshape(n, k, ho * wo))
+            out = w.reshape(o, k) @ cols.reshape(k, m)
         else:
-            og = o // groups
-            out = np.matmul(w.reshape(groups, og, k), cols.reshape(n, groups, k, ho * wo))
-        out = out.reshape(n, o, ho, wo)
+            out = np.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, m))
+        out = out.reshape(o, ho, wo, n)
         if b is not None:
-            out += b.reshape(1, o, 1, 1)
-        ctx.cols, ctx.w, ctx.xp_shape, ctx.has_b = cols, w, xp.shape, b is not None
+            out += b.reshape(o, 1, 1, 1)
+        ctx.cols, ctx.w, ctx.xt_shape, ctx.has_b = cols, w, xt.shape, b is not None
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        return out
+        return np.ascontiguousarray(out.transpose(3, 0, 1, 2))
 
     @staticmethod
     def backward(ctx, g):
         cols, w, groups = ctx.cols, ctx.w, ctx.groups
-        n, c, kh, kw, ho, wo = cols.shape
+        c, kh, kw, ho, wo, n = cols.shape
         o = w.shape[0]
-        k = w.shape[1] * kh * kw
-        l = ho * wo
+        k, m = w.shape[1] * kh * kw, ho * wo * n
+        gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(o, m)  # (O, Ho*Wo*N)
         gx = gw = gb = None
         if groups == 1:
-            g3 = g.reshape(n, o, l)
-            c3 = cols.reshape(n, k, l)
             if ctx.needs[1]:
-                # sum_n g[n] cols[n]^T as a single GEMM over the (n, l) pairs
-                gw = np.tensordot(g3, c3, axes=([0, 2], [0, 2])).reshape(w.shape)
+                gw = (gt @ cols.reshape(k, m).T).reshape(w.shape)
             if ctx.needs[0]:
-                gcols = np.matmul(w.reshape(o, k).T, g3)
-                gx = col2im(gcols.reshape(cols.shape), ctx.xp_shape, ctx.padding, ctx.stride,
-                            ctx.dilation)
+                gcols = w.reshape(o, k).T @ gt
         else:
             og = o // groups
-            g4 = g.reshape(n, groups, og, l)
-            c4 = cols.reshape(n, groups, k, l)
+            g3 = gt.reshape(groups, og, m)
+            c3 = cols.reshape(groups, k, m)
             if ctx.needs[1]:
-                gw = np.einsum("ngol,ngkl->gok", g4, c4, optimize=True).reshape(w.shape)
+                gw = np.matmul(g3, c3.transpose(0, 2, 1)).reshape(w.shape)
             if ctx.needs[0]:
-                wt = np.swapaxes(w.reshape(groups, og, k), 1, 2)
-                gcols = np.matmul(wt, g4)
-                gx = col2im(gcols.reshape(cols.shape), ctx.xp_shape, ctx.padding, ctx.stride,
-                            ctx.dilation)
+                gcols = np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3)
+        if ctx.needs[0]:
+            gxt = col2im(gcols.reshape(cols.shape), ctx.xt_shape, ctx.padding, ctx.stride,
+                         ctx.dilation)
+            gx = np.ascontiguousarray(gxt.transpose(3, 0, 1, 2))
         if ctx.has_b and ctx.needs[2]:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = gt.sum(axis=1)
         return gx, gw, gb
 
 
@@ -156,6 +159,38 @@ def _uncrop(gfull, shape):
     return gx
 
 
+def _running_max(views):
+    """Elementwise max over same-shaped arrays and which one won: the first maximum (strict
+    '>'), as a bool array for two views, uint8 indices for more, None for one."""
+    if len(views) == 1:
+        return views[0], None
+    if len(views) == 2:
+        v0, v1 = views
+        return np.maximum(v0, v1), v1 > v0
+    best = views[0].copy()
+    idx = np.zeros(best.shape, np.uint8)
+    for p, v in enumerate(views[1:], 1):
+        win = v > best
+        np.maximum(best, v, out=best)
+        idx[win] = p
+    return best, idx
+
+
+def _scatter(g, idx, k, out, axis):
+    """out[..., p::k along axis] = g where idx says position p won, else 0 (no zero-fill pass:
+    every slot of ``out`` is written)."""
+    for p in range(k):
+        sl = (slice(None),) * axis + (slice(p, None, k),)
+        if idx is None:
+            mask = True
+        elif idx.dtype == bool:
+            mask = idx if p else ~idx
+        else:
+            mask = idx == p
+        np.multiply(g, mask, out=out[sl])
+    return out
+
+
 class MaxPool2d(Function):
     """Max over each window; the gradient goes to the first maximum of its window (row-major
     scan, as PyTorch). Padding counts as -inf."""
@@ -169,9 +204,13 @@ class MaxPool2d(Function):
         ctx.args = (kernel, stride, padding, dilation, ho, wo)
         ctx.x = x
         if _fast(x, kernel, stride, padding, ho, wo) and dilation == (1, 1):
-            n, c = x.shape[:2]
-            xr = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
-            out = xr.max(axis=(3, 5))
+            # windows tile the image: reduce along w inside each window row, then along h.
+            # Strict '>' keeps the first maximum, so the winner is the row-major first (PyTorch).
+            xc = x[:, :, :ho * kh, :wo * kw]
+            a, ctx.cidx = _running_max([xc[..., j::kw] for j in range(kw)])
+            out, ctx.ridx = _running_max([a[:, :, i::kh] for i in range(kh)])
+            ctx.out = out
+            return out
         else:
             pads = ((padding[0], padding[0]), (padding[1], padding[1]))
             xp = _pad(x, pads, -np.inf)
@@ -189,19 +228,13 @@ class MaxPool2d(Function):
         x, out = ctx.x, ctx.out
         kh, kw = kernel
         n, c, h, w = x.shape
+        if hasattr(ctx, "ridx"):
+            # (a zero gradient times a non-finite g would be NaN: gradients are finite here)
+            ga = _scatter(g, ctx.ridx, kh, np.empty((n, c, ho * kh, wo), g.dtype), 2)
+            gfull = _scatter(ga, ctx.cidx, kw, np.empty((n, c, ho * kh, wo * kw), g.dtype), 3)
+            return _uncrop(gfull, x.shape)
         remaining = np.ones(out.shape, bool)
         zero = np.zeros((), g.dtype)
-        if _fast(x, kernel, stride, padding, ho, wo) and dilation == (1, 1):
-            xr = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
-            gfull = np.empty((n, c, ho * kh, wo * kw), g.dtype)
-            gr = gfull.reshape(n, c, ho, kh, wo, kw)  # a view of gfull
-            for i in range(kh):
-                for j in range(kw):
-                    hit = xr[:, :, :, i, :, j] == out
-                    hit &= remaining
-                    remaining ^= hit
-                    gr[:, :, :, i, :, j] = np.where(hit, g, zero)
-            return _uncrop(gfull, x.shape)
         pads = ((padding[0], padding[0]), (padding[1], padding[1]))
         xp = _pad(x, pads, -np.inf)
         gxp = np.zeros(xp.shape, g.dtype)

@@ -162,3 +162,13 @@ def test_conv_large_values_match_torch():
     torch = torch_or_skip()
     tm = torch.nn.Conv2d(32, 64, 5)
     compare_module(torch, nn.Conv2d(32, 64, 5), tm, rnd(2, 32, 14, 14), tol=2e-5)
+
+
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 3, 0), (3, 2, 1), (2, 1, 0)])
+def test_maxpool_ties_route_gradient_like_torch(k, s, p):
+    """Windows full of equal values (e.g. zeros after ReLU): the gradient goes to the first
+    maximum in row-major order, exactly as PyTorch."""
+    torch = torch_or_skip()
+    x = np.maximum(R.integers(-1, 2, (2, 2, 6, 6)), 0).astype(np.float32)
+    x[0, 0, :3, :3] = 1.0
+    compare_module(torch, nn.MaxPool2d(k, s, p), torch.nn.MaxPool2d(k, s, p), x, tol=1e-6)
