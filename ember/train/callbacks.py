@@ -127,7 +127,7 @@ class EarlyStopping(_Monitor):
                                      for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # Keras: patience epochs without improvement
             self.stopped_epoch = epoch
             self.model.stop_training = True
             if self.restore_best_weights and self.best_weights is not None:

@@ -70,13 +70,14 @@ class Model(Module):
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. "
                              "loss='sparse_categorical_crossentropy'")
-        self.loss_name, self.loss_fn = _losses.get(loss)
-        self.metric_objs = [_metrics.get(m) for m in (metrics or [])]
         from ..optim import Optimizer
-        if isinstance(optimizer, Optimizer):
-            self.optimizer, self._opt_spec = optimizer, None
-        else:
-            self.optimizer, self._opt_spec = None, _optimizers.get(optimizer)
+        # resolve everything first, so a mistake leaves the model as it was
+        loss_name, loss_fn = _losses.get(loss)
+        metric_objs = [_metrics.get(m) for m in (metrics or [])]
+        spec = None if isinstance(optimizer, Optimizer) else _optimizers.get(optimizer)
+        self.loss_name, self.loss_fn, self.metric_objs = loss_name, loss_fn, metric_objs
+        self.optimizer = optimizer if spec is None else None
+        self._opt_spec = spec
         return self
 
     def _ensure_optimizer(self):
@@ -163,7 +164,16 @@ class Model(Module):
         cbs = CallbackList([history] + list(callbacks or []), self)
         bar = ProgressBar(verbose)
         self.stop_training = False
-        first = True
+        # one batch through the model before anything else: builds lazy layers, creates the
+        # optimizer (callbacks may read its lr) and checks the targets before any update
+        # (a user's DataLoader is not iterated twice: its shuffling and augmentation draw from
+        # the random stream, so its first training batch is checked instead)
+        first = isinstance(data, DataLoader)
+        if first:
+            if any(True for _ in self.parameters()):
+                self._ensure_optimizer()
+        else:
+            self._first_batch(*next(iter(self._loader(data, self.batch_size, False)))[:2])
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
