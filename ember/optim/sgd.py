@@ -1,0 +1,72 @@
+"""Stochastic gradient descent with (Nesterov) momentum, as ``torch.optim.SGD``."""
+import numpy as np
+
+from .optimizer import Optimizer, check_nonneg, required
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+    maximize=False)``.
+
+    With ``d = g + weight_decay * p`` (``-g`` when maximizing)::
+
+        b = d                                   (first step)
+        b = momentum * b + (1 - dampening) * d  (later steps)
+        d = d + momentum * b  if nesterov else  b        (only when momentum != 0)
+        p = p - lr * d
+    """
+
+    _param_buffers = ("momentum_buffer",)
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _check_group(self, g):
+        if g["lr"] is required:
+            raise ValueError("SGD: lr is required")
+        check_nonneg("learning rate", g["lr"])
+        check_nonneg("momentum value", g["momentum"])
+        check_nonneg("dampening value", g["dampening"])
+        check_nonneg("weight_decay value", g["weight_decay"])
+        if g["nesterov"] and (g["momentum"] <= 0 or g["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def step(self, closure=None):
+        """One update of every parameter with a gradient; returns ``closure()``'s loss."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
+            wd, nest, maxi = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p, pa, g in self._grads(group):
+                a = self._scratch(pa, 0)
+                d = self._eff_grad(pa, g, wd, maxi, a)
+                b = self._scratch(pa, 1)
+                if mom != 0:
+                    st = self.state.get(p)
+                    buf = None if st is None else st.get("momentum_buffer")
+                    if buf is None:
+                        buf = np.array(d, dtype=pa.dtype, copy=True)
+                        self.state[p] = {"momentum_buffer": buf}
+                    else:
+                        buf *= mom
+                        if damp != 0:
+                            np.multiply(d, 1 - damp, out=b)
+                            buf += b
+                        else:
+                            buf += d
+                    if nest:
+                        np.multiply(buf, mom, out=b)
+                        b += d
+                        b *= lr
+                    else:
+                        np.multiply(buf, lr, out=b)
+                else:
+                    np.multiply(d, lr, out=b)
+                pa -= b
+                p._vb[0] += 1
+        return loss
