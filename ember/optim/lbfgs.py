@@ -193,7 +193,7 @@ class LBFGS(Optimizer):
         self._set_params(x)
         return loss, g
 
-    def step(self, closure):
+    def step(self, closure=None):
         """Run up to ``max_iter`` L-BFGS iterations; returns the loss before the first."""
         if closure is None:
             raise RuntimeError("LBFGS.step() needs a closure that re-evaluates the loss "
