@@ -234,7 +234,6 @@ class MaxPool2d(Function):
             gfull = _scatter(ga, ctx.cidx, kw, np.empty((n, c, ho * kh, wo * kw), g.dtype), 3)
             return _uncrop(gfull, x.shape)
         remaining = np.ones(out.shape, bool)
-        zero = np.zeros((), g.dtype)
         pads = ((padding[0], padding[0]), (padding[1], padding[1]))
         xp = _pad(x, pads, -np.inf)
         gxp = np.zeros(xp.shape, g.dtype)
@@ -246,9 +245,9 @@ class MaxPool2d(Function):
                 hit &= remaining
                 remaining ^= hit
                 if overlap:
-                    gxp[sl] += np.where(hit, g, zero)
+                    gxp[sl] += np.multiply(g, hit, dtype=g.dtype)
                 else:
-                    gxp[sl] = np.where(hit, g, zero)
+                    np.multiply(g, hit, out=gxp[sl])
         return gxp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
 
 
