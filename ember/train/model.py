@@ -109,8 +109,6 @@ class Model(Module):
             bad = int((~np.isfinite(xa)).sum())
             raise ValueError(f"{what}: x contains {bad} NaN or infinite values; clean or impute "
                              "them before training")
-        if xa.dtype.kind in "iu" and xa.dtype.itemsize == 1:
-            pass  # uint8 images are allowed; users normally scale them first
         if xa.dtype == np.float64:
             xa = xa.astype(np.float32)
         return TensorDataset(xa, ya), len(xa)
