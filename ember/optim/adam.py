@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ._blas import axpby, axpy
 from .optimizer import Optimizer, check_betas, check_nonneg
 
 __all__ = ["Adam", "AdamW", "NAdam"]
@@ -67,14 +68,9 @@ class Adam(Optimizer):
                     d = self._eff_grad(pa, g, 0, maxi, a)
                 else:
                     d = self._eff_grad(pa, g, wd, maxi, a)
-                # m += (1 - b1) * (d - m)   (PyTorch's lerp)
-                np.subtract(d, m, out=b)
-                b *= 1 - b1
-                m += b
-                v *= b2
+                axpby(1 - b1, d, b1, m, b)
                 np.multiply(d, d, out=b)
-                b *= 1 - b2
-                v += b
+                axpby(1 - b2, b, b2, v, b)
                 if ams:
                     vmax = st.get("max_exp_avg_sq")
                     if vmax is None:
@@ -87,8 +83,7 @@ class Adam(Optimizer):
                 np.sqrt(v, out=b)
                 b += eps * bc2_sqrt
                 np.divide(m, b, out=b)
-                b *= lr / bc1 * bc2_sqrt
-                pa -= b
+                axpy(-lr / bc1 * bc2_sqrt, b, pa, b)
                 p._vb[0] += 1
         return loss
 
@@ -155,21 +150,15 @@ class NAdam(Optimizer):
                 mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 st["mu_product"] = mu_prod = float(st["mu_product"]) * mu
-                np.subtract(d, m, out=b)
-                b *= 1 - b1
-                m += b
-                v *= b2
+                axpby(1 - b1, d, b1, m, b)
                 np.multiply(d, d, out=b)
-                b *= 1 - b2
-                v += b
+                axpby(1 - b2, b, b2, v, b)
                 np.divide(v, 1 - b2 ** t, out=b)
                 np.sqrt(b, out=b)
                 b += eps
                 np.divide(d, b, out=c)
-                c *= lr * (1.0 - mu) / (1.0 - mu_prod)
-                pa -= c
+                axpy(-lr * (1.0 - mu) / (1.0 - mu_prod), c, pa, c)
                 np.divide(m, b, out=c)
-                c *= lr * mu_next / (1.0 - mu_prod * mu_next)
-                pa -= c
+                axpy(-lr * mu_next / (1.0 - mu_prod * mu_next), c, pa, c)
                 p._vb[0] += 1
         return loss

@@ -1,6 +1,7 @@
 """RMSprop, Adagrad and Adadelta, as ``torch.optim.RMSprop`` / ``Adagrad`` / ``Adadelta``."""
 import numpy as np
 
+from ._blas import axpby, axpy
 from .optimizer import Optimizer, check_nonneg, check_unit
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta"]
@@ -54,15 +55,11 @@ class RMSprop(Optimizer):
                 b = self._scratch(pa, 1)
                 d = self._eff_grad(pa, g, wd, maxi, a)
                 sq = st["square_avg"]
-                sq *= alpha
                 np.multiply(d, d, out=b)
-                b *= 1 - alpha
-                sq += b
+                axpby(1 - alpha, b, alpha, sq, b)
                 if centered:
                     ga = st.setdefault("grad_avg", np.zeros_like(pa))
-                    np.subtract(d, ga, out=b)
-                    b *= 1 - alpha
-                    ga += b
+                    axpby(1 - alpha, d, alpha, ga, b)
                     np.multiply(ga, ga, out=b)
                     np.subtract(sq, b, out=b)
                     np.sqrt(b, out=b)
@@ -72,12 +69,10 @@ class RMSprop(Optimizer):
                 np.divide(d, b, out=b)
                 if mom > 0:
                     buf = st.setdefault("momentum_buffer", np.zeros_like(pa))
-                    buf *= mom
-                    buf += b
-                    np.multiply(buf, lr, out=b)
+                    axpby(1, b, mom, buf, b)
+                    axpy(-lr, buf, pa, b)
                 else:
-                    b *= lr
-                pa -= b
+                    axpy(-lr, b, pa, b)
                 p._vb[0] += 1
         return loss
 
@@ -129,8 +124,7 @@ class Adagrad(Optimizer):
                 np.sqrt(s, out=b)
                 b += eps
                 np.divide(d, b, out=b)
-                b *= lr / (1 + (t - 1) * lr_decay)
-                pa -= b
+                axpy(-lr / (1 + (t - 1) * lr_decay), b, pa, b)
                 p._vb[0] += 1
         return loss
 
@@ -175,21 +169,16 @@ class Adadelta(Optimizer):
                 c = self._scratch(pa, 2)
                 d = self._eff_grad(pa, g, wd, maxi, a)
                 sq, acc = st["square_avg"], st["acc_delta"]
-                sq *= rho
                 np.multiply(d, d, out=b)
-                b *= 1 - rho
-                sq += b
+                axpby(1 - rho, b, rho, sq, b)
                 np.add(sq, eps, out=b)
                 np.sqrt(b, out=b)
                 np.add(acc, eps, out=c)
                 np.sqrt(c, out=c)
                 c /= b
                 c *= d
-                acc *= rho
                 np.multiply(c, c, out=b)
-                b *= 1 - rho
-                acc += b
-                c *= lr
-                pa -= c
+                axpby(1 - rho, b, rho, acc, b)
+                axpy(-lr, c, pa, b)
                 p._vb[0] += 1
         return loss

@@ -1,6 +1,7 @@
 """Stochastic gradient descent with (Nesterov) momentum, as ``torch.optim.SGD``."""
 import numpy as np
 
+from ._blas import axpby, axpy
 from .optimizer import Optimizer, check_nonneg, required
 
 __all__ = ["SGD"]
@@ -53,20 +54,13 @@ class SGD(Optimizer):
                         buf = np.array(d, dtype=pa.dtype, copy=True)
                         self.state[p] = {"momentum_buffer": buf}
                     else:
-                        buf *= mom
-                        if damp != 0:
-                            np.multiply(d, 1 - damp, out=b)
-                            buf += b
-                        else:
-                            buf += d
-                    if nest:
-                        np.multiply(buf, mom, out=b)
-                        b += d
-                        b *= lr
+                        axpby(1 - damp, d, mom, buf, b)
+                    if nest:  # p -= lr * (d + mom * buf)
+                        axpy(-lr, d, pa, b)
+                        axpy(-lr * mom, buf, pa, b)
                     else:
-                        np.multiply(buf, lr, out=b)
+                        axpy(-lr, buf, pa, b)
                 else:
-                    np.multiply(d, lr, out=b)
-                pa -= b
+                    axpy(-lr, d, pa, b)
                 p._vb[0] += 1
         return loss

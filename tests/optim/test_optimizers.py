@@ -7,7 +7,22 @@ import ember
 import ember.io
 from ember import optim
 
+from ember.optim import _blas
+
 from .problem import ember_loss, ember_params, run_ember, run_torch, torch_params
+
+
+@pytest.fixture(params=["numpy", "blas"])
+def kernel_path(request, monkeypatch):
+    """Run the update either with NumPy ufuncs only, or through the BLAS axpy/axpby fast path
+    (forced on for these small arrays)."""
+    if request.param == "blas":
+        if not _blas.available():
+            pytest.skip("OpenBLAS axpy not found: BLAS fast path not tested")
+        monkeypatch.setattr(_blas, "MIN_SIZE", 1)
+    else:
+        monkeypatch.setattr(_blas, "MIN_SIZE", 1 << 62)
+    return request.param
 
 CASES = [
     ("SGD", dict(lr=0.1)),
@@ -39,7 +54,7 @@ IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, 
 
 
 @pytest.mark.parametrize("name,kw", CASES, ids=IDS)
-def test_matches_torch_25_steps(name, kw):
+def test_matches_torch_25_steps(name, kw, kernel_path):
     torch = pytest.importorskip("torch", reason="PyTorch not installed: reference skipped")
     ep = ember_params()
     run_ember(getattr(optim, name)(ep, **kw), ep, 25)
@@ -54,7 +69,7 @@ def test_matches_torch_25_steps(name, kw):
 
 @pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01)), ("SGD", dict(lr=0.1, momentum=0.9)),
                                      ("RMSprop", dict(lr=0.005))])
-def test_matches_torch_float32(name, kw):
+def test_matches_torch_float32(name, kw, kernel_path):
     torch = pytest.importorskip("torch", reason="PyTorch not installed: reference skipped")
     ep = ember_params(np.float32)
     run_ember(getattr(optim, name)(ep, **kw), ep, 25, np.float32)
@@ -66,7 +81,7 @@ def test_matches_torch_float32(name, kw):
 
 
 @pytest.mark.parametrize("name,kw", CASES, ids=IDS)
-def test_state_dict_round_trip_continues_exactly(name, kw, tmp_path):
+def test_state_dict_round_trip_continues_exactly(name, kw, tmp_path, kernel_path):
     full = ember_params()
     run_ember(getattr(optim, name)(full, **kw), full, 25)
 
