@@ -59,35 +59,46 @@ class ActivationStats:
     finite: bool = True
 
 
-def activation_stats(out, layer="", kind="", step=None, bins=50):
-    """``ActivationStats`` of an output array ``out`` (batch first)."""
+def activation_stats(out, layer="", kind="", step=None, bins=50, hist_max=8192):
+    """``ActivationStats`` of an output array ``out`` (batch first). The histogram is taken over
+    at most ``hist_max`` evenly strided elements (it is for the plots; the other figures use
+    every element)."""
     a = np.asarray(out)
     if a.dtype.kind != "f":
         a = a.astype(np.float32)
     fin = bool(np.isfinite(a).all())
     if not fin:
         a = np.where(np.isfinite(a), a, 0)
-    zero = a == 0
+    n_el = a.size
     n = a.shape[0] if a.ndim > 1 else 1
-    dead = float(zero.reshape(n, -1).all(axis=0).mean()) if a.size else 0.0
+    if n_el:
+        lo, hi = float(a.min()), float(a.max())
+        mean = float(a.sum()) / n_el
+        flat = a.reshape(-1)
+        var = max(float(np.dot(flat, flat)) / n_el - mean * mean, 0.0)
+        nonzero = np.count_nonzero(a)
+        alive = np.count_nonzero(a.reshape(n, -1).any(axis=0))
+        dead = 1.0 - alive / (n_el // n)
+    else:
+        lo, hi, mean, var, nonzero, dead = 0.0, 1.0, 0.0, 0.0, 0, 0.0
     sat = None
     how = ACTIVATIONS.get(kind)
     if how == "tanh":
-        sat = float((np.abs(a) > 0.99).mean())
+        sat = float(np.count_nonzero(np.abs(a) > 0.99)) / max(n_el, 1)
+        hlo, hhi = -1.0, 1.0
     elif how == "sigmoid":
-        sat = float(((a < 0.01) | (a > 0.99)).mean())
-    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
-    if how == "tanh":
-        lo, hi = -1.0, 1.0
-    elif how == "sigmoid":
-        lo, hi = 0.0, 1.0
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    counts, edges = np.histogram(a, bins=bins, range=(lo, hi))
-    return ActivationStats(layer=layer, kind=kind, mean=float(a.mean()), std=float(a.std()),
-                           zero_frac=float(zero.mean()), dead_frac=dead, sat_frac=sat,
-                           hist=(counts, edges), step=step,
-                           absmax=float(np.abs(a).max()) if a.size else 0.0, finite=fin)
+        sat = float(np.count_nonzero((a < 0.01) | (a > 0.99))) / max(n_el, 1)
+        hlo, hhi = 0.0, 1.0
+    else:
+        hlo, hhi = lo, hi
+    if hhi <= hlo:
+        hlo, hhi = hlo - 0.5, hhi + 0.5
+    sample = a.reshape(-1)[::max(1, n_el // hist_max)] if n_el else a.reshape(-1)
+    counts, edges = np.histogram(sample, bins=bins, range=(hlo, hhi))
+    return ActivationStats(layer=layer, kind=kind, mean=mean, std=float(np.sqrt(var)),
+                           zero_frac=1.0 - nonzero / max(n_el, 1), dead_frac=float(dead),
+                           sat_frac=sat, hist=(counts, edges), step=step,
+                           absmax=max(abs(lo), abs(hi)), finite=fin)
 
 
 class ActivationMonitor:
@@ -180,9 +191,15 @@ class ParamStats:
     finite: bool = True
 
 
+def _norm(a):
+    f = a.reshape(-1)
+    return float(np.sqrt(abs(np.dot(f, f))))
+
+
 def grad_stats(named_params, before=None, step=None):
     """ParamStats of every parameter with a gradient; ``before`` maps name -> weight array
-    before the last update (for the update/weight ratio)."""
+    before the last update (for the update/weight ratio). One pass over each array per figure
+    (BLAS dot products), so a sampled step costs about as much as an optimizer step."""
     out = []
     for name, p in named_params:
         g = p.grad
@@ -190,14 +207,15 @@ def grad_stats(named_params, before=None, step=None):
             continue
         ga = g.data if hasattr(g, "data") else np.asarray(g)
         w = p.data
-        fin = bool(np.isfinite(ga).all())
-        gn = float(np.sqrt(np.vdot(ga, ga).real)) if fin else float("inf")
-        wn = float(np.linalg.norm(w.ravel()))
+        gn = _norm(ga)
+        fin = np.isfinite(gn)
+        n = max(ga.size, 1)
+        mean = float(ga.sum()) / n if fin else float("nan")
+        std = float(np.sqrt(max(gn * gn / n - mean * mean, 0.0))) if fin else float("nan")
         ratio = None
         if before is not None and name in before:
-            d = w - before[name]
-            prev = float(np.linalg.norm(before[name].ravel()))
-            ratio = float(np.linalg.norm(d.ravel())) / prev if prev > 0 else None
-        out.append(ParamStats(name, tuple(w.shape), gn, float(ga.mean()) if fin else float("nan"),
-                              float(ga.std()) if fin else float("nan"), wn, ratio, step, fin))
+            prev = _norm(before[name])
+            ratio = _norm(w - before[name]) / prev if prev > 0 else None
+        out.append(ParamStats(name, tuple(w.shape), gn if fin else float("inf"), mean, std,
+                              _norm(w), ratio, step, bool(fin)))
     return out
