@@ -208,6 +208,21 @@ class Doctor:
             if c and c > 1:
                 found.append(checks.initial_loss_finding(loss, c))
         found += checks.gradient_findings(pstats)
+        name = getattr(self.model, "loss_name", None)
+        if name in ("sparse_categorical_crossentropy", "categorical_crossentropy") and \
+                out.ndim >= 2:
+            o = out.data
+            rows = o.reshape(-1, o.shape[-1]).sum(-1)
+            if o.min() < 0 or np.abs(rows - 1).max() > 1e-3:
+                found.append(Finding(
+                    "error", "loss_input",
+                    f"loss {name!r} expects probabilities, but the model outputs values in "
+                    f"[{fmt(o.min())}, {fmt(o.max())}] whose rows sum to {fmt(rows.mean())} "
+                    "(logits): the loss clips them and training goes wrong",
+                    suggestion="end the model with a softmax (Keras: activation='softmax') or "
+                               "compile with loss='cross_entropy' (softmax cross-entropy on "
+                               "logits)", figures={"min": float(o.min()),
+                                                   "row_sum": float(rows.mean())}))
         return self._add(found, echo=False)
 
     def overfit_tiny(self, x, y, n=20, steps=200, lr=1e-3):

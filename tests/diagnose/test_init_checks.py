@@ -131,3 +131,17 @@ def test_activation_stats_figures():
     sg = activation_stats(np.array([[0.005, 0.5, 0.995, 0.6]]), "s", "Sigmoid")
     assert sg.sat_frac == pytest.approx(0.5)
     assert sum(t.hist[0]) == 4
+
+
+def test_keras_probability_loss_on_logits_is_caught():
+    net = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4))
+    model = ember.Model(net)
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).standard_normal((64, 12)).astype(np.float32)
+    y = np.random.default_rng(1).integers(0, 4, 64)
+    found = dx.Doctor(model, verbose=False).check_init(x, y)
+    f = next(f for f in found if f.check == "loss_input")
+    assert f.severity == "error" and "cross_entropy" in f.suggestion
+    model.compile(optimizer="rmsprop", loss="cross_entropy")
+    found = dx.Doctor(model, verbose=False).check_init(x, y)
+    assert not [f for f in found if f.check == "loss_input"]
