@@ -54,8 +54,8 @@ def _load():
         prev = local(1)
         fns[np.dtype(np.float32)](MIN_SIZE, 0.5, x.ctypes.data, 1, y.ctypes.data, 1)
         z = np.full(MIN_SIZE, 2.0)
-        fns2[np.dtype(np.float64)](MIN_SIZE, 0.25, x.astype(np.float64).ctypes.data, 1, 3.0,
-                                   z.ctypes.data, 1)
+        x64 = x.astype(np.float64)  # keep a reference: the call reads its memory
+        fns2[np.dtype(np.float64)](MIN_SIZE, 0.25, x64.ctypes.data, 1, 3.0, z.ctypes.data, 1)
         local(prev)
         if np.array_equal(y, 1 + 0.5 * x) and np.array_equal(z, 6 + 0.25 * x):
             _axpy.update(fns)
