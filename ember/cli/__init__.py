@@ -11,6 +11,9 @@ commands:
                              (model layers + solver), evaluate on the test split and
                              write a run folder (config copy, metrics.csv, snapshots,
                              report). See examples/*.toml.
+  ember doctor CONFIG.toml   check a config's model and solver without a full training
+                             run: initial loss, activation statistics, overfitting a tiny
+                             subset, learning-rate range test; findings in plain words.
 """
 
 TRAIN_HELP = """Train from a TOML config with three sections:
@@ -45,6 +48,8 @@ def main(argv=None):
     p.add_argument("config", help="path to the TOML config")
     p.add_argument("--epochs", type=int, help="override solver.max_epochs")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    from ..diagnose.cli import add_doctor_parser, main_from_args
+    add_doctor_parser(sub)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -63,6 +68,8 @@ def main(argv=None):
         if args.quiet:
             print(f"final test accuracy: {report['test_accuracy']:.4f}")
         return 0
+    if args.command == "doctor":
+        return main_from_args(args)
     return 2
 
 
