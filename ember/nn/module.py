@@ -373,7 +373,28 @@ class Identity(Module):
         return x
 
 
-class Sequential(Module):
+class _NumberedModules:
+    """append / extend / insert for containers whose sub-modules are named 0, 1, 2, ..."""
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+        return self
+
+
+class Sequential(_NumberedModules, Module):
     """Modules applied in order: ``Sequential(m1, m2, ...)`` or ``Sequential(OrderedDict(...))``.
     Supports indexing (``seq[0]``, ``seq[1:]``), ``len`` and ``append``."""
 
@@ -417,25 +438,9 @@ class Sequential(Module):
         for k in keys:
             del self._modules[k]
 
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-        return self
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules, Module):
     """A list of modules whose parameters are registered (a plain list would hide them)."""
 
     def __init__(self, modules=None):
@@ -460,21 +465,6 @@ class ModuleList(Module):
     def __setitem__(self, idx, module):
         self.add_module(str(idx % len(self._modules)), module)
 
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
 
     def forward(self, *args):
         raise NotImplementedError("ModuleList has no forward(); iterate over it in your "
