@@ -14,7 +14,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VPY=.venv/bin/python
 
-if ! "$VPY" -c "import ember, numpy, pytest" 2>/dev/null; then
+if ! "$VPY" -c "import ember, numpy, pytest, matplotlib" 2>/dev/null; then
   echo "[setup] installing ember and test tools"
   "$VPY" -m pip install -q --disable-pip-version-check -e ".[test]"
 fi

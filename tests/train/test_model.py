@@ -279,3 +279,17 @@ def test_compile_errors():
         model.compile(optimizer="adamm", loss="mse")
     with pytest.raises(RuntimeError, match="compile"):
         model.evaluate(np.zeros((2, 8), np.float32), np.zeros(2, np.int64))
+
+
+def test_fit_accepts_tensors_datasets_and_dataloaders():
+    x, y = blobs()
+    for make in (lambda: dict(x=ember.tensor(x), y=ember.tensor(y)),
+                 lambda: dict(x=ember.data.TensorDataset(x, y)),
+                 lambda: dict(x=ember.data.DataLoader(ember.data.TensorDataset(x, y),
+                                                      batch_size=32, shuffle=True))):
+        model = mlp()
+        model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+        hist = model.fit(**make(), epochs=3, verbose=0)
+        assert hist.history["accuracy"][-1] > 0.9
+        assert model.evaluate(**make())[1] > 0.9
+        assert model.predict(make()["x"]).shape == (600, 3)
