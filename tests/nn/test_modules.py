@@ -192,6 +192,11 @@ def test_dropout_preserves_expected_activation_and_eval_identity():
     a = F.dropout(x, 0.5).data
     ember.manual_seed(5)
     assert np.array_equal(a, F.dropout(x, 0.5).data)  # seeded, repeatable
+    # the gradient flows exactly through the kept units, scaled by 1/(1-p)
+    xg = ember.ones(50, 40, requires_grad=True)
+    yg = F.dropout(xg, 0.25)
+    yg.sum().backward()
+    np.testing.assert_array_equal(xg.grad.data, yg.data)
 
 
 def test_bad_shapes_give_clear_errors():
