@@ -13,16 +13,24 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 VPY=.venv/bin/python
+LOG=.venv/setup.log
+
+pip_install() {  # quiet unless it fails (pip's index notes would bury the useful output)
+  if ! "$VPY" -m pip install -q --disable-pip-version-check "$@" >>"$LOG" 2>&1; then
+    tail -n 30 "$LOG" >&2
+    return 1
+  fi
+}
 
 if ! "$VPY" -c "import ember, numpy, pytest, matplotlib" 2>/dev/null; then
   echo "[setup] installing ember and test tools"
-  "$VPY" -m pip install -q --disable-pip-version-check -e ".[test]"
+  pip_install -e ".[test]"
 fi
 
-if [ "$want_ref" = 1 ] && ! "$VPY" -c "import torch" 2>/dev/null; then
+if [ "$want_ref" = 1 ] && ! "$VPY" -c "import torch, safetensors, tensorboard" 2>/dev/null; then
   echo "[setup] installing PyTorch 2.13.0 (CPU, reference oracle for tests and benchmarks)"
   # Pinned exactly: an unpinned 'torch' would pull a multi-GB CUDA build.
-  if ! "$VPY" -m pip install -q --disable-pip-version-check "torch==2.13.0" safetensors tensorboard; then
+  if ! pip_install "torch==2.13.0" safetensors tensorboard; then
     if [ "${CI:-}" = true ]; then
       echo "[setup] ERROR: could not install torch==2.13.0; CI needs the reference tests" >&2
       exit 1
