@@ -45,7 +45,7 @@ def run(script, args):
 def main(names):
     names = names or list(BENCHES)
     parts = [
-        "# Benchmark results\n",
+        "# Benchmark results\n\n",
         f"Written by `bench/run_all.py` on {datetime.date.today().isoformat()}: each benchmark "
         "runs ember and PyTorch CPU in one process, interleaved, and reports medians. "
         "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE were unset for every contender. Figures move by "
@@ -54,9 +54,14 @@ def main(names):
     for name in names:
         title, script, args, goal = BENCHES[name]
         print(f"running {script} ...", flush=True)
-        text = run(script, args)
+        text = run(script, args).strip()
+        if "|---" not in text:  # plain-text output: keep its alignment
+            text = f"```\n{text}\n```"
         cmd = f"env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/{script}"
-        parts.append(f"\n## {title}\n\n{goal}\n\n    {cmd} {' '.join(args)}\n\n{text.strip()}\n")
+        parts.append(f"\n## {title}\n\n{goal}\n\n    {cmd} {' '.join(args)}\n\n{text}\n")
+    notes = os.path.join(HERE, "NOTES.md")  # hand-written reading of the figures, kept as is
+    if os.path.exists(notes):
+        parts.append("\n" + open(notes).read())
     path = os.path.join(HERE, "RESULTS.md")
     with open(path + ".tmp", "w") as f:
         f.write("".join(parts))
