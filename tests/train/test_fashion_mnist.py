@@ -46,3 +46,18 @@ def test_small_cnn_reaches_088_in_3_epochs():
     acc, out = run_example("cnn_fashion_mnist.py")
     assert "Epoch 3/3" in out
     assert acc >= 0.88, out
+
+
+@needs_data
+def test_keras_datasets_have_keras_shapes_and_dtypes():
+    import numpy as np
+    from ember.keras import datasets, utils
+    (x, y), (xt, yt) = datasets.fashion_mnist.load_data()
+    assert x.shape == (60000, 28, 28) and x.dtype == np.uint8
+    assert y.shape == (60000,) and y.dtype == np.uint8
+    assert xt.shape == (10000, 28, 28) and yt.shape == (10000,)
+    assert sorted(np.unique(y)) == list(range(10))
+    assert np.bincount(y).tolist() == [6000] * 10  # Fashion-MNIST is balanced
+    oh = utils.to_categorical(y[:5])
+    assert oh.shape == (5, 10) and oh.dtype == np.float32
+    assert (oh.argmax(1) == y[:5]).all()
