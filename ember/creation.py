@@ -100,8 +100,17 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     return full(t.shape, fill_value, dtype=_like(t, dtype), requires_grad=requires_grad)
 
 
+def _float_dtype(dtype, fn):
+    dt = _dt(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{fn}: random floats need a floating dtype, got {dt} (use randint for "
+                        "integers)")
+    return dt
+
+
 def rand(*size, dtype=None, requires_grad=False):
     """Uniform on [0, 1)."""
+    dtype = _float_dtype(dtype, "rand")
     g = _random.get_generator()
     return Tensor(g.random(_size(size), dtype=np.float64).astype(_dt(dtype)),
                   requires_grad=requires_grad)
@@ -109,14 +118,20 @@ def rand(*size, dtype=None, requires_grad=False):
 
 def randn(*size, dtype=None, requires_grad=False):
     """Standard normal N(0, 1)."""
+    dtype = _float_dtype(dtype, "randn")
     g = _random.get_generator()
     return Tensor(g.standard_normal(_size(size)).astype(_dt(dtype)), requires_grad=requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None):
-    """Integers uniform in [low, high) (int64)."""
+    """Integers uniform in [low, high) (int64). As PyTorch, ``randint(high, size)`` means
+    ``low = 0``."""
+    if isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     size = (size,) if isinstance(size, int) else tuple(size)
     g = _random.get_generator()
     return Tensor(g.integers(low, high, size).astype(_dt(dtype, np.int64)))

@@ -18,10 +18,24 @@ Backward rules return one array (or None) per input, already reduced to that inp
 
 Nothing outside ``ember/ops`` knows a derivative formula.
 """
+import numpy as np
+
 from . import grad_mode
-from ..tensor import Tensor
+from ..tensor import DEFAULT_FLOAT, Tensor
 
 _new = object.__new__
+_F64 = np.dtype(np.float64)
+
+
+def _demote(out, arrays):
+    """PyTorch's type promotion where it differs from NumPy's: a float64 result only when a
+    float64 tensor with dimensions took part (or every input is 0-d). So int / int, int + 1.5,
+    uint8 / 255 and float32 + a 0-d float64 give float32 (the default float), not float64."""
+    all_0d = all(np.ndim(a) == 0 for a in arrays)
+    for a in arrays:
+        if isinstance(a, (np.ndarray, np.generic)) and a.dtype is _F64 and (a.ndim or all_0d):
+            return out
+    return out.astype(DEFAULT_FLOAT)
 
 
 class Function:
@@ -89,6 +103,10 @@ class Function:
             raise ValueError(f"{cls.__name__.lower()}: shapes {shapes} do not broadcast (each "
                              "dim must match, or one of them be 1, aligned from the right)"
                              ) from None
+        if isinstance(out, np.generic):  # NumPy gives scalars for 0-d results; keep arrays
+            out = np.asarray(out)
+        if out.dtype is _F64:
+            out = _demote(out, [x.data if isinstance(x, Tensor) else x for x in inputs])
         if rec:
             return _record(ctx, cls, inputs, out)
         t = _new(Tensor)

@@ -89,14 +89,20 @@ class ArrayDataset(Dataset):
 
 
 class TensorDataset(ArrayDataset):
-    """PyTorch's TensorDataset: wraps tensors/arrays with equal first dimension."""
+    """PyTorch's TensorDataset: wraps tensors/arrays with equal first dimension; indexing gives
+    a tuple of Tensors (``.arrays`` holds the underlying NumPy arrays)."""
 
     def __init__(self, *tensors):
         super().__init__(*tensors)
 
+    def __getitem__(self, index):
+        from ember.tensor import Tensor
+        return tuple(Tensor(np.asarray(v)) for v in super().__getitem__(index))
+
     @property
     def tensors(self):
-        return self.arrays
+        from ember.tensor import Tensor
+        return tuple(Tensor(a) for a in self.arrays)
 
 
 class Subset(Dataset):

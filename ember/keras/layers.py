@@ -9,6 +9,7 @@ zero biases. ``layer.trainable = False`` freezes its weights (transfer learning)
 import numpy as np
 
 from .. import nn
+from ..autograd import no_grad
 from ..nn import functional as F
 from ..nn import init
 from ..nn.module import Module
@@ -35,14 +36,27 @@ def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
+_name_counts = {}
+
+
+def _default_name(cls):
+    """Keras's automatic names: dense, dense_1, dense_2, ... per layer class."""
+    base = "".join("_" + c.lower() if c.isupper() and i else c.lower()
+                   for i, c in enumerate(cls.__name__)).replace("2_d", "2d")
+    k = _name_counts.get(base, 0)
+    _name_counts[base] = k + 1
+    return base if k == 0 else f"{base}_{k}"
+
+
 class Layer(Module):
-    """Base of the Keras-named layers: lazy ``build(input_shape)`` and ``trainable``."""
+    """Base of the Keras-named layers: lazy ``build(input_shape)``, ``trainable``, ``name``,
+    and ``get_weights/set_weights`` in Keras's array layouts."""
 
     def __init__(self, input_shape=None, name=None):
         super().__init__()
         self.__dict__["built"] = False
         self.__dict__["input_shape"] = tuple(input_shape) if input_shape is not None else None
-        self.__dict__["name"] = name
+        self.__dict__["name"] = name or _default_name(type(self))
         self.__dict__["_trainable"] = True
 
     def build(self, input_shape):
@@ -52,6 +66,7 @@ class Layer(Module):
         if not self.built:
             self.build(tuple(x.shape[1:]))
             self.__dict__["built"] = True
+            self.train(self.training)  # sub-modules made by build follow this layer's mode
             if not self._trainable:
                 self.requires_grad_(False)
         return super().__call__(x, *args, **kwargs)
@@ -69,9 +84,31 @@ class Layer(Module):
     def weights(self):
         return list(self.parameters())
 
+    def _to_keras(self, name, array):
+        """ember's layout -> Keras's for one weight (overridden where they differ)."""
+        return array
+
+    def _from_keras(self, name, array):
+        return array
+
     def get_weights(self):
-        """Weights as NumPy arrays in Keras's layout (Dense kernel is (in, out))."""
-        return [p.data.copy() for p in self.parameters()]
+        """Weights as NumPy arrays in Keras's layouts (Dense kernel (in, units); Conv2D kernel
+        (kh, kw, in, filters)), in Keras's order (kernel, bias, ...)."""
+        return [self._to_keras(n, p.data).copy() for n, p in self.named_parameters()]
+
+    def set_weights(self, weights):
+        """Set weights from NumPy arrays in Keras's layouts (as ``get_weights`` returns)."""
+        params = list(self.named_parameters())
+        if len(weights) != len(params):
+            raise ValueError(f"{self.name}: set_weights got {len(weights)} arrays, the layer has "
+                             f"{len(params)} weights")
+        for (n, p), w in zip(params, weights):
+            a = self._from_keras(n, np.asarray(w, p.data.dtype))
+            if a.shape != p.data.shape:
+                raise ValueError(f"{self.name}: weight {n!r} needs shape "
+                                 f"{self._to_keras(n, p.data).shape}, got {np.shape(w)}")
+            with no_grad():
+                p.copy_(a)
 
     def count_params(self):
         return sum(p.data.size for p in self.parameters())
@@ -103,6 +140,12 @@ class Dense(Layer):
     def forward(self, x):
         y = F.linear(x, self.weight, self.bias)
         return y if self.activation is None else self.activation(y)
+
+    def _to_keras(self, name, array):
+        return array.T if name == "weight" else array
+
+    def _from_keras(self, name, array):
+        return array.T if name == "weight" else array
 
     def extra_repr(self):
         return f"units={self.units}, activation={self.activation_name}"
@@ -146,6 +189,12 @@ class Conv2D(Layer):
                          padding=self.padding, dilation=self.dilation_rate)
         y = y.permute(0, 2, 3, 1)
         return y if self.activation is None else self.activation(y)
+
+    def _to_keras(self, name, array):  # (out, in, kh, kw) -> (kh, kw, in, out)
+        return array.transpose(2, 3, 1, 0) if name == "weight" else array
+
+    def _from_keras(self, name, array):
+        return array.transpose(3, 2, 0, 1) if name == "weight" else array
 
     def extra_repr(self):
         return (f"filters={self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, "

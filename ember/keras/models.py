@@ -28,10 +28,14 @@ class Sequential(_Sequential):
             self.build(shape)
 
     def add(self, layer):
+        """Append a layer; the model is built as soon as its input shape is known (from an
+        ``Input``, or ``input_shape=`` on the first layer)."""
         if isinstance(layer, Input):
             self.__dict__["input_shape"] = layer.shape
             return
         super().add(layer)
+        if self.input_shape is None and len(self._modules) == 1:
+            self.__dict__["input_shape"] = getattr(layer, "input_shape", None)
         if self.input_shape is not None:
             self.build(self.input_shape)
 
@@ -48,3 +52,17 @@ class Sequential(_Sequential):
     @property
     def layers(self):
         return list(self._modules.values())
+
+    def get_layer(self, name=None, index=None):
+        """A layer by its name (``'dense_1'``) or position."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; layers: "
+                         f"{[getattr(l, 'name', None) for l in self.layers]}")
+
+    def get_weights(self):
+        return [w for layer in self.layers if hasattr(layer, "get_weights")
+                for w in layer.get_weights()]

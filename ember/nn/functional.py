@@ -532,3 +532,32 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if input.ndim == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
+
+
+# ---- shape helpers (PyTorch's F names for ops that live in ember.functions) -----------------
+def pad(input, pad, mode="constant", value=0.0):
+    """``F.pad``: constant padding, ``pad`` given from the last dim backwards
+    ``(left, right, top, bottom, ...)``, as PyTorch."""
+    if mode != "constant":
+        raise NotImplementedError(f"F.pad: mode {mode!r} is not supported (only 'constant')")
+    from ..functions import pad as _pad
+    return _pad(input, pad, value=value)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return _t(input).flatten(start_dim, end_dim)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices (any shape) -> int64 one-hot with a new last dim of size
+    ``num_classes`` (inferred as max + 1 when -1), as ``torch.nn.functional.one_hot``."""
+    idx = np.asarray(_arr(tensor))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class indices must be integers, got {idx.dtype}")
+    n = int(idx.max()) + 1 if num_classes == -1 else int(num_classes)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"one_hot: class values must be in [0, {n}), got range "
+                         f"[{idx.min()}, {idx.max()}]")
+    out = np.zeros(idx.shape + (n,), np.int64)
+    np.put_along_axis(out, idx[..., None].astype(np.intp), 1, axis=-1)
+    return Tensor(out)

@@ -32,7 +32,12 @@ class GetItem(Function):
     def forward(ctx, a, index=None):
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
         try:
-            return a[index]
+            out = a[index]
+            if not isinstance(out, np.ndarray):
+                # a full integer index gives a NumPy scalar; a trailing Ellipsis gives the same
+                # element as a 0-d view instead, so in-place changes reach the base (as PyTorch)
+                out = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+            return out
         except IndexError as e:
             raise IndexError(f"index {_describe(index)} is invalid for a tensor of shape "
                              f"{a.shape}: {e}") from None

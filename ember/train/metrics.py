@@ -193,6 +193,7 @@ _ALIASES = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "categorical_accuracy": CategoricalAccuracy,
     "top_k_accuracy": TopKAccuracy, "top_5_accuracy": TopKAccuracy,
+    "top_k_categorical_accuracy": TopKAccuracy,
     "sparse_top_k_categorical_accuracy": TopKAccuracy,
     "precision": Precision, "recall": Recall, "f1": F1Score, "f1_score": F1Score,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
@@ -210,7 +211,9 @@ def get(metric):
         key = metric.lower()
         if key not in _ALIASES:
             raise ValueError(f"unknown metric {metric!r}; known: {sorted(_ALIASES)}")
-        return _ALIASES[key]()
+        m = _ALIASES[key]()
+        m.name = metric  # logged under the name the user gave, as Keras ('acc' stays 'acc')
+        return m
     if isinstance(metric, type) and issubclass(metric, Metric):
         return metric()
     if callable(metric):

@@ -155,7 +155,7 @@ class Model(Module):
                 raise ValueError("validation_split needs array inputs; pass validation_data")
             # Keras takes the last fraction of the samples, before shuffling
             cut = int(n * (1 - validation_split))
-            xs, ys = data.tensors
+            xs, ys = data.arrays
             data, val = TensorDataset(xs[:cut], ys[:cut]), TensorDataset(xs[cut:], ys[cut:])
         self.batch_size = int(batch_size)
         history = History()

@@ -23,35 +23,57 @@ class OptimizerSpec:
         return f"{self.cls_name}({args})"
 
 
+def _accepts_lr(fn):
+    """Keras 2 and the first-edition textbooks spell learning_rate ``lr``: accept both."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, lr=None, **kwargs):
+        if lr is not None:
+            if "learning_rate" in kwargs:
+                raise TypeError(f"{fn.__name__}: give learning_rate or lr, not both")
+            kwargs["learning_rate"] = lr
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_accepts_lr
 def SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
     return OptimizerSpec("SGD", lr=learning_rate, momentum=momentum, nesterov=nesterov,
                          weight_decay=weight_decay)
 
 
+@_accepts_lr
 def RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
     return OptimizerSpec("RMSprop", lr=learning_rate, alpha=rho, momentum=momentum, eps=epsilon,
                          centered=centered)
 
 
+@_accepts_lr
 def Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
     return OptimizerSpec("Adam", lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
                          amsgrad=amsgrad)
 
 
+@_accepts_lr
 def AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     return OptimizerSpec("AdamW", lr=learning_rate, weight_decay=weight_decay,
                          betas=(beta_1, beta_2), eps=epsilon)
 
 
+@_accepts_lr
 def Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
     return OptimizerSpec("Adagrad", lr=learning_rate,
                          initial_accumulator_value=initial_accumulator_value, eps=epsilon)
 
 
+@_accepts_lr
 def Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7):
     return OptimizerSpec("Adadelta", lr=learning_rate, rho=rho, eps=epsilon)
 
 
+@_accepts_lr
 def Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     return OptimizerSpec("NAdam", lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon)
 

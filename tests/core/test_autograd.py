@@ -233,3 +233,13 @@ def test_repr_shows_values_and_grad_fn():
     assert repr(x) == "tensor([1., 2.], requires_grad=True)"
     assert "grad_fn=<MulBackward>" in repr(x * 2)
     assert "dtype=float64" in repr(ember.tensor([1.0], dtype=ember.float64))
+
+
+def test_zero_dim_results_stay_arrays_so_inplace_works():
+    t = ember.tensor(2.0) * 3
+    t.add_(1)
+    assert t.item() == 7.0
+    base = ember.tensor([1.0, 2.0])
+    w = base[0]
+    w.mul_(5)
+    assert w.item() == 5.0 and base.tolist() == [5.0, 2.0]  # a view, as in PyTorch

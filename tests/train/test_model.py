@@ -293,3 +293,36 @@ def test_fit_accepts_tensors_datasets_and_dataloaders():
         assert hist.history["accuracy"][-1] > 0.9
         assert model.evaluate(**make())[1] > 0.9
         assert model.predict(make()["x"]).shape == (600, 3)
+
+
+def test_keras_names_layouts_and_textbook_spellings():
+    from ember.keras import optimizers
+    m = models.Sequential()
+    m.add(layers.Dense(4, activation="relu", input_shape=(3,)))
+    m.add(layers.BatchNormalization())
+    m.add(layers.Dense(2, activation="softmax"))
+    assert m.input_shape == (3,)  # built on add, as Keras: summary works before fit
+    info = m.summary()
+    names = [l.name for l in m.layers]
+    assert names[1] == "batch_normalization" and names[0].startswith("dense")
+    assert m.get_layer(names[2]) is m.layers[2]
+    kernel, bias = m.layers[0].get_weights()
+    assert kernel.shape == (3, 4) and bias.shape == (4,)  # Keras layout (in, units)
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    with ember.no_grad():
+        np.testing.assert_allclose(m.layers[0](ember.tensor(x)).data,
+                                   np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
+    m.layers[0].set_weights([np.ones((3, 4)), np.zeros(4)])
+    np.testing.assert_array_equal(m.layers[0].get_weights()[0], np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"\(3, 4\)"):
+        m.layers[0].set_weights([np.ones((4, 3)), np.zeros(4)])
+    conv = layers.Conv2D(5, 3, input_shape=(8, 8, 2))
+    models.Sequential([conv])
+    assert conv.get_weights()[0].shape == (3, 3, 2, 5)
+    # textbook spellings: lr=, metrics=['acc'] logged as 'acc', top_k_categorical_accuracy
+    xs, ys = blobs(n=64, d=3, c=2)
+    m.compile(optimizer=optimizers.RMSprop(lr=1e-3), loss="categorical_crossentropy",
+              metrics=["acc", "top_k_categorical_accuracy"])
+    hist = m.fit(xs, ember.data.to_categorical(ys), epochs=1, verbose=0)
+    assert "acc" in hist.history and "top_k_categorical_accuracy" in hist.history
+    assert m.optimizer.param_groups[0]["lr"] == 1e-3
