@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dataset import ArrayDataset
+from .labelled import LabelledImages
 from . import downloader as _download
 from .errors import DataFormatError, DatasetNotFoundError
 from .paths import candidate_dirs, download_root
@@ -148,24 +148,12 @@ def load_cifar100(root=None, download=False):
                  (_load_split(CIFAR100_SPEC, root, t, download) for t in (True, False)))
 
 
-class CIFAR10(ArrayDataset):
+class CIFAR10(LabelledImages):
     """CIFAR-10. Sample: (uint8 HWC (32, 32, 3) image, int label); ToTensor() gives CHW floats."""
 
     spec = CIFAR10_SPEC
 
-    def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
-        images, labels = _load_split(self.spec, root, train, download)
-        super().__init__(images, labels.astype(np.int64), transform=transform,
-                         target_transform=target_transform)
-        self.train = bool(train)
-
-    @property
-    def data(self):
-        return self.arrays[0]
-
-    @property
-    def targets(self):
-        return self.arrays[1]
+    _load_split = staticmethod(_load_split)
 
 
 class CIFAR100(CIFAR10):

@@ -1,7 +1,7 @@
 """MNIST and Fashion-MNIST from IDX files (Keras-style loaders + Datasets)."""
 import numpy as np
 
-from ..dataset import ArrayDataset
+from .labelled import LabelledImages
 from . import downloader as _download
 from .errors import DataFormatError, DatasetNotFoundError
 from .idx import read_idx
@@ -129,7 +129,7 @@ def load_fashion_mnist(root=None, download=False):
     return _load_both(FASHION_SPEC, root, download)
 
 
-class MNIST(ArrayDataset):
+class MNIST(LabelledImages):
     """MNIST digits. Sample: (uint8 (28, 28) image, int label); add ToTensor() for float CHW.
 
     Files are searched in ``root``, ``$EMBER_DATA``, ``~/.ember/data`` (and known system
@@ -138,20 +138,7 @@ class MNIST(ArrayDataset):
 
     spec = MNIST_SPEC
 
-    def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
-        images, labels = _load_split(self.spec, root, train, download)
-        super().__init__(images, labels.astype(np.int64), transform=transform,
-                         target_transform=target_transform)
-        self.train = bool(train)
-        self.classes = list(self.spec.classes)
-
-    @property
-    def data(self):
-        return self.arrays[0]
-
-    @property
-    def targets(self):
-        return self.arrays[1]
+    _load_split = staticmethod(_load_split)
 
 
 class FashionMNIST(MNIST):
