@@ -20,7 +20,7 @@ TRAIN_HELP = """Train from a TOML config with three sections:
 
 [data]    dataset = mnist | fashion_mnist | cifar10 | cifar100, root (folder with the files;
           default: $EMBER_DATA, ~/.ember/data, system locations), layout = flat | image,
-          validation_split (fraction held out of the training set), num_workers.
+          validation_split (fraction held out of the training set).
 [[model.layers]]   one table per layer, in order: type = an ember.nn layer name (Linear,
           Conv2d, ReLU, MaxPool2d, Flatten, Dropout, BatchNorm2d, ...), its constructor
           arguments by name, and optional lr_mult / decay_mult (Caffe's per-layer multipliers
@@ -56,13 +56,16 @@ def main(argv=None):
         return 2
     if args.command == "train":
         from .train import run
+        if args.epochs is not None and args.epochs < 1:
+            print(f"ember train: --epochs must be >= 1, got {args.epochs}", file=sys.stderr)
+            return 2
         overrides = {"solver.max_epochs": args.epochs} if args.epochs else None
         try:
             report = run(args.config, verbose=0 if args.quiet else 1, overrides=overrides)
         except ConfigError as e:
             print(f"ember train: {e}", file=sys.stderr)
             return 2
-        except FileNotFoundError as e:
+        except (OSError, ValueError, RuntimeError) as e:  # data missing, bad checkpoint, ...
             print(f"ember train: {e}", file=sys.stderr)
             return 1
         if args.quiet:

@@ -25,6 +25,7 @@ Example::
     max_epochs = 5
 """
 import inspect
+import os
 import re
 
 try:
@@ -43,7 +44,6 @@ class ConfigError(ValueError):
 DATA_KEYS = {
     "dataset": ("mnist", "fashion_mnist", "cifar10", "cifar100"),
     "root": None, "layout": ("flat", "image"), "validation_split": None,
-    "augment": ("none", "flip_crop"), "num_workers": None,
 }
 SOLVER_KEYS = {
     "optimizer": ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "nadam"),
@@ -57,8 +57,7 @@ TOP_KEYS = ("data", "model", "solver")
 LAYER_META = ("type", "lr_mult", "decay_mult")
 
 DEFAULTS = {
-    "data": {"dataset": "fashion_mnist", "root": None, "layout": "flat", "validation_split": 0.0,
-             "augment": "none", "num_workers": 0},
+    "data": {"dataset": "fashion_mnist", "root": None, "layout": "flat", "validation_split": 0.0},
     "solver": {"optimizer": "sgd", "base_lr": 0.01, "lr_policy": "fixed", "gamma": 0.1,
                "stepsize": 1000, "stepvalues": [], "power": 0.75, "momentum": 0.0,
                "nesterov": False, "weight_decay": 0.0, "batch_size": 64, "max_epochs": 1,
@@ -86,10 +85,13 @@ class _Lines:
             if current == section and (index is None or count == index):
                 if re.match(rf"^\s*{re.escape(key)}\s*=", line):
                     return no
-        for no, line in enumerate(self.lines, 1):  # section header itself
+        count = -1
+        for no, line in enumerate(self.lines, 1):  # the (index-th) section header itself
             m = header.match(line)
             if m and m.group(1) == section:
-                return no
+                count += 1
+                if index is None or count == index:
+                    return no
         return None
 
 
@@ -166,8 +168,6 @@ def _check_numbers(path, lines, cfg):
          "an integer >= 0"),
         ("data", "validation_split", d["validation_split"], lambda v: 0 <= v < 1,
          "a number in [0, 1)"),
-        ("data", "num_workers", d["num_workers"], lambda v: isinstance(v, int) and v >= 0,
-         "an integer >= 0"),
     ]
     for section, key, value, ok, what in rules:
         good = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -176,6 +176,31 @@ def _check_numbers(path, lines, cfg):
     if s["lr_policy"] == "multistep" and not s["stepvalues"]:
         raise _err(path, lines, "solver", "lr_policy",
                    "'multistep' needs stepvalues = [iteration, ...]")
+    sv = s["stepvalues"]
+    if not isinstance(sv, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                           and v >= 0 for v in sv):
+        raise _err(path, lines, "solver", "stepvalues",
+                   f"got {sv!r}; expected a list of iteration numbers (integers >= 0)")
+    if not isinstance(s["nesterov"], bool):
+        raise _err(path, lines, "solver", "nesterov", f"got {s['nesterov']!r}; expected true or "
+                                                      "false")
+    if s["nesterov"] and (s["optimizer"] != "sgd" or s["momentum"] <= 0):
+        raise _err(path, lines, "solver", "nesterov",
+                   "Nesterov momentum needs optimizer = \"sgd\" and momentum > 0")
+    if s["momentum"] and s["optimizer"] not in ("sgd", "rmsprop"):
+        raise _err(path, lines, "solver", "momentum",
+                   f"momentum applies to sgd and rmsprop, not {s['optimizer']} (which has its own "
+                   "moment estimates); remove it or change the optimizer")
+    for key in ("resume", "root"):
+        section = "solver" if key == "resume" else "data"
+        v = cfg[section][key]
+        if v is not None and not isinstance(v, str):
+            raise _err(path, lines, section, key, f"got {v!r}; expected a path in quotes")
+    if s["resume"] is not None and not os.path.isfile(s["resume"]):
+        raise _err(path, lines, "solver", "resume", f"no such snapshot file: {s['resume']}")
+    for key in ("snapshot_prefix", "run_dir"):
+        if not isinstance(s[key], str) or not s[key]:
+            raise _err(path, lines, "solver", key, f"got {s[key]!r}; expected a non-empty string")
 
 
 def _layer_classes():
@@ -208,6 +233,11 @@ def _check_layer(path, lines, i, spec):
             raise _err(path, lines, "model.layers", key,
                        f"layer {i} ({t}) has no argument {key!r}; allowed: "
                        f"{', '.join(allowed + list(LAYER_META[1:]))}", index=i)
+        if not isinstance(value, (int, float, bool, list)) and not (
+                isinstance(value, str) and key in ("padding", "nonlinearity", "mode",
+                                                   "approximate")):
+            raise _err(path, lines, "model.layers", key,
+                       f"layer {i} ({t}): got {value!r}; expected a number", index=i)
         kwargs[key] = value
     missing = [p for p, v in params.items() if p not in ("self", "args", "kwargs") and
                v.default is inspect.Parameter.empty and p not in kwargs and

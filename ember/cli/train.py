@@ -94,6 +94,40 @@ def _prepare(x, d):
     return np.ascontiguousarray(x)
 
 
+def _check_fits_data(net, x, cfg):
+    """One sample through the model before anything is written, so a layer that does not fit
+    the data is reported as a config problem, naming the layer."""
+    from ..autograd import no_grad
+    from ..tensor import Tensor
+    from .config import ConfigError
+    net.eval()
+    h = Tensor(x[:2])
+    try:
+        with no_grad():
+            for i, layer in enumerate(net):
+                h = layer(h)
+    except ValueError as e:
+        spec = cfg["model"]["layers"][i]
+        raise ConfigError(f"[[model.layers]] layer {i} ({spec['type']}) does not fit its input "
+                          f"of shape {tuple(h.shape)} (data layout "
+                          f"{cfg['data']['layout']!r}): {e}") from None
+    finally:
+        net.train()
+
+
+def _new_run_dir(root, name):
+    """runs/<name>-<time>, made atomically; a suffix keeps two runs in one second apart."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1000):
+        path = os.path.join(root, f"{name}-{stamp}" + (f"-{k}" if k else ""))
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a run folder under {root}")
+
+
 def run(config_path, verbose=1, overrides=None):
     """Train as the config says; returns the report dict."""
     from .. import manual_seed
@@ -108,25 +142,25 @@ def run(config_path, verbose=1, overrides=None):
     manual_seed(solver["seed"])
     xtr, ytr, xte, yte = load_data(cfg)
     net, mults = build_model(cfg)
+    _check_fits_data(net, xtr, cfg)
     model = Model(net)
     opt = make_optimizer(param_groups(net, mults, solver), solver)
     model.compile(optimizer=opt, loss=solver["loss"], metrics=["accuracy"])
-
-    name = os.path.splitext(os.path.basename(config_path))[0]
-    run_dir = os.path.join(solver["run_dir"], f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    os.makedirs(run_dir, exist_ok=True)
-    shutil.copyfile(config_path, os.path.join(run_dir, "config.toml"))
 
     initial_epoch = 0
     if solver["resume"]:
         initial_epoch = model.load(solver["resume"])
         if verbose:
             print(f"resumed from {solver['resume']} at epoch {initial_epoch}")
+    run_dir = _new_run_dir(solver["run_dir"], os.path.splitext(os.path.basename(config_path))[0])
+    shutil.copyfile(config_path, os.path.join(run_dir, "config.toml"))
 
     steps_per_epoch = math.ceil(len(xtr) * (1 - cfg["data"]["validation_split"]) /
                                 solver["batch_size"])
     factor = lr_factor(solver, steps_per_epoch * solver["max_epochs"])
-    base = [g["lr"] for g in opt.param_groups]
+    # per-group base rates from the config: after a resume the optimizer's lr is already decayed
+    base = [solver["base_lr"] * m for (m, _), layer in zip(mults, net)
+            if any(p.requires_grad for p in layer.parameters())]
     counter = {"t": initial_epoch * steps_per_epoch}
 
     def set_lr(batch, logs):

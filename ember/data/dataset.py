@@ -37,6 +37,9 @@ def _supports_batch(transform):
 
 def _apply_batched(transform, batch):
     """Apply a transform to a whole batch: vectorised if it supports batches, else per sample."""
+    if getattr(transform, "needs_targets", False):
+        raise TypeError(f"{type(transform).__name__} transforms (x, y) pairs, not inputs alone: "
+                        "pass it as DataLoader(..., batch_transform=...)")
     if _supports_batch(transform):
         return transform(batch, batched=True)
     return np.stack([np.asarray(transform(sample)) for sample in batch])

@@ -41,14 +41,16 @@ class DataLoader:
     Each batch is a tuple of ember Tensors (one per sample field; integer label vectors
     are int64). Datasets with ``get_batch(indices)`` are batched by fancy indexing;
     others sample by sample through ``collate_fn`` (default: stacking). ``transform`` is
-    applied to the first field of every batch (batch-wise when it supports it).
+    applied to the first field of every batch (batch-wise when it supports it);
+    ``batch_transform`` to the whole batch tuple (e.g. ``Mixup``: ``(x, y) -> (x', y')``).
     Shuffling draws from ember's global generator (or ``generator``), so it repeats
     under ``ember.manual_seed``. With ``num_workers > 0`` batches are prepared ahead in
     background threads, in order, each worker with its own forked generator.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-                 num_workers=0, transform=None, prefetch_factor=2, generator=None, as_numpy=False):
+                 num_workers=0, transform=None, prefetch_factor=2, generator=None, as_numpy=False,
+                 batch_transform=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
@@ -65,6 +67,7 @@ class DataLoader:
         self.prefetch_factor = int(prefetch_factor)
         self.generator = generator
         self.as_numpy = bool(as_numpy)
+        self.batch_transform = batch_transform
 
     def __len__(self):
         n = len(self.dataset)
@@ -89,6 +92,9 @@ class DataLoader:
                 batch = (_apply_batched(self.transform, np.asarray(batch[0])),) + tuple(batch[1:])
             else:
                 batch = _apply_batched(self.transform, np.asarray(batch))
+        if self.batch_transform is not None:
+            # whole-batch transforms that need the targets too, e.g. Mixup: (x, y) -> (x', y')
+            batch = tuple(self.batch_transform(*batch))
         return batch
 
     def _finish(self, batch):

@@ -69,6 +69,18 @@ class Doctor:
         self._before = None
         self._seen = set()
 
+    def reset_training(self):
+        """Forget what the last training run showed (loss history, sampled statistics, the
+        stop flag), keeping the pre-training checks; called at each ``fit`` start."""
+        self.t = 0
+        self.losses = []
+        self.param_history = []
+        self.epochs = []
+        self.should_stop = False
+        self._before = None
+        self._seen = set()
+        self.findings = [f for f in self.findings if f.step is None]
+
     # ---- plumbing -----------------------------------------------------------------------
     def _params(self):
         return [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
@@ -448,6 +460,7 @@ class DoctorCallback(Callback):
             self.doctor = Doctor(model, **self._kwargs)
 
     def on_train_begin(self, logs=None):
+        self.doctor.reset_training()
         self.doctor.attach()
 
     def on_train_batch_end(self, batch, logs=None):

@@ -188,6 +188,8 @@ def save(obj, path):
     head += b" " * (-len(head) % 8)  # safetensors pads to 8 so the buffer starts aligned
 
     dirname = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(dirname):
+        raise FileNotFoundError(f"save: cannot write {path}: directory {dirname} does not exist")
     tmp = os.path.join(dirname, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     # O_EXCL: never clobber anything; mode 0o666 lets the umask decide, as open() would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

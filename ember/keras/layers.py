@@ -69,7 +69,12 @@ class Layer(Module):
             self.train(self.training)  # sub-modules made by build follow this layer's mode
             if not self._trainable:
                 self.requires_grad_(False)
-        return super().__call__(x, *args, **kwargs)
+        try:
+            return super().__call__(x, *args, **kwargs)
+        except ValueError as e:
+            if str(e).startswith("layer '"):
+                raise
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}): {e}") from None
 
     @property
     def trainable(self):
@@ -294,13 +299,14 @@ class BatchNormalization(Layer):
             self.bn.bias.requires_grad_(False)
 
     def forward(self, x):
+        # Keras runs a frozen BatchNormalization in inference mode: moving statistics fixed
+        self.bn.train(self.training and self._trainable)
         if x.ndim == 2:
             return self.bn(x)
-        perm = (0, x.ndim - 1) + tuple(range(1, x.ndim - 1))
-        inv = (0,) + tuple(range(2, x.ndim)) + (1,)
-        return F.batch_norm(x.permute(*perm), self.bn.running_mean, self.bn.running_var,
-                            self.bn.weight, self.bn.bias, self.training,
-                            self.bn.momentum, self.bn.eps).permute(*inv)
+        # channels-last (N, ..., C): per-channel statistics over every other axis = BatchNorm1d
+        # on the (N * ..., C) view
+        c = x.shape[-1]
+        return self.bn(x.reshape(-1, c)).reshape(x.shape)
 
 
 class Input:

@@ -155,7 +155,12 @@ class ModelCheckpoint(_Monitor):
             if not self._improved(value):
                 return
             self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {e.args[0]!r}, "
+                           f"which is not in the epoch logs ({', '.join(sorted(logs))}); "
+                           "val_* values need validation data") from None
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)
@@ -166,12 +171,17 @@ class ModelCheckpoint(_Monitor):
             print(f"Epoch {epoch + 1}: saved model to {path}")
 
 
-def _set_lr(optimizer, lr):
+def _set_lr(optimizer, lr, model=None):
+    if optimizer is None:  # not built yet (lazy layers): set it on the pending spec
+        model._opt_spec.kwargs["lr"] = lr
+        return
     for g in optimizer.param_groups:
         g["lr"] = lr
 
 
-def _get_lr(optimizer):
+def _get_lr(optimizer, model=None):
+    if optimizer is None:
+        return model._opt_spec.kwargs.get("lr")
     return optimizer.param_groups[0]["lr"]
 
 
@@ -183,7 +193,7 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
 
     def on_epoch_begin(self, epoch, logs=None):
-        lr = _get_lr(self.model.optimizer)
+        lr = _get_lr(self.model.optimizer, self.model)
         try:
             new = self.schedule(epoch, lr)
         except TypeError:
@@ -191,7 +201,7 @@ class LearningRateScheduler(Callback):
         new = float(new)
         if not math.isfinite(new) or new < 0:
             raise ValueError(f"LearningRateScheduler: schedule returned an invalid lr {new}")
-        _set_lr(self.model.optimizer, new)
+        _set_lr(self.model.optimizer, new, self.model)
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {new:.6g}")
 
@@ -315,10 +325,9 @@ class BatchSizeScheduler(Callback):
 class History(Callback):
     """Records the per-epoch logs: ``history.history['loss']`` is the list of epoch losses."""
 
-    def on_train_begin(self, logs=None):
-        if not hasattr(self, "history"):
-            self.history = {}
-            self.epoch = []
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

@@ -55,7 +55,7 @@ class Model(Module):
             self.module = module
         self.__dict__.update(optimizer=None, loss_fn=None, loss_name=None, metric_objs=[],
                              stop_training=False, batch_size=32, history=None, _epoch=0,
-                             _opt_spec=None, input_shape=None)
+                             _opt_spec=None, input_shape=None, _n_outputs=None)
 
     def forward(self, *args, **kwargs):
         if "module" not in self._modules:
@@ -109,6 +109,9 @@ class Model(Module):
             bad = int((~np.isfinite(xa)).sum())
             raise ValueError(f"{what}: x contains {bad} NaN or infinite values; clean or impute "
                              "them before training")
+        if ya.dtype.kind == "f" and not np.isfinite(ya).all():
+            bad = int((~np.isfinite(ya)).sum())
+            raise ValueError(f"{what}: y contains {bad} NaN or infinite values")
         if xa.dtype == np.float64:
             xa = xa.astype(np.float32)
         return TensorDataset(xa, ya), len(xa)
@@ -159,77 +162,110 @@ class Model(Module):
             data, val = TensorDataset(xs[:cut], ys[:cut]), TensorDataset(xs[cut:], ys[cut:])
         self.batch_size = int(batch_size)
         history = History()
-        cbs = CallbackList([history] + list(callbacks or []), self)
-        bar = ProgressBar(verbose)
-        self.stop_training = False
-        # one batch through the model before anything else: builds lazy layers, creates the
-        # optimizer (callbacks may read its lr) and checks the targets before any update
-        # (a user's DataLoader is not iterated twice: its shuffling and augmentation draw from
-        # the random stream, so its first training batch is checked instead)
+        history.model = self
+        history.params = {"epochs": epochs, "steps": 0, "batch_size": self.batch_size}
+        self.history = history
+        if initial_epoch >= epochs:  # nothing left to train (Keras returns an empty History)
+            return history
+        # one batch through the model before anything else (eval mode, no grad: no dropout
+        # draws, no batch-norm statistics moved): builds lazy layers, creates the optimizer
+        # (callbacks may read its lr) and checks the targets before any update. A user's
+        # DataLoader is not iterated twice (its shuffling and augmentation draw from the random
+        # stream), so its first training batch is checked instead.
         first = isinstance(data, DataLoader)
         if first:
             if any(True for _ in self.parameters()):
                 self._ensure_optimizer()
         else:
-            self._first_batch(*next(iter(self._loader(data, self.batch_size, False)))[:2])
+            xb, yb = next(iter(self._loader(data, self.batch_size, False)))[:2]
+            self._first_batch(xb, yb, data.arrays[1] if isinstance(data, TensorDataset) else None)
+        if isinstance(val, TensorDataset) and self.loss_name in _losses.SPARSE and \
+                self._n_outputs:
+            self._check_label_range(val.arrays[1], self._n_outputs, "validation")
+        cbs = CallbackList([history] + list(callbacks or []), self)
+        bar = ProgressBar(verbose)
+        self.stop_training = False
         cbs.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            cbs.on_epoch_begin(epoch)
-            loader = self._loader(data, self.batch_size, shuffle)
-            steps = len(loader)
-            bar.epoch_begin(epoch, epochs, steps)
-            self.train()
-            for m in self.metric_objs:
-                m.reset()
-            total, count = 0.0, 0
-            for step, batch in enumerate(loader):
-                xb, yb = batch[0], batch[1]
-                cbs.on_train_batch_begin(step)
-                if first:
-                    self._first_batch(xb, yb)
-                    first = False
-                out = self(xb)
-                loss = self.loss_fn(out, yb)
-                self.optimizer.zero_grad()
-                loss.backward()
-                self.optimizer.step()
-                lv = float(loss.data)
-                nb = len(xb)
-                total += lv * nb
-                count += nb
+        try:
+            for epoch in range(initial_epoch, epochs):
+                cbs.on_epoch_begin(epoch)
+                loader = self._loader(data, self.batch_size, shuffle)
+                steps = len(loader)
+                if steps == 0:
+                    raise ValueError(f"fit: the data gives no batches ({n} samples, batch size "
+                                     f"{self.batch_size}, drop_last); use a smaller batch size")
+                history.params["steps"] = steps
+                bar.epoch_begin(epoch, epochs, steps)
+                self.train()
                 for m in self.metric_objs:
-                    m.update(out.data, yb.data)
-                logs = {"loss": total / count}
-                logs.update({m.name: m.result() for m in self.metric_objs})
-                cbs.on_train_batch_end(step, {"loss": lv})
-                bar.batch_end(step + 1, logs)
+                    m.reset()
+                total, count = 0.0, 0
+                for step, batch in enumerate(loader):
+                    xb, yb = batch[0], batch[1]
+                    cbs.on_train_batch_begin(step)
+                    if first:
+                        self._first_batch(xb, yb)
+                        first = False
+                    out = self(xb)
+                    loss = self.loss_fn(out, yb)
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    self.optimizer.step()
+                    lv = float(loss.data)
+                    nb = len(xb)
+                    total += lv * nb
+                    count += nb
+                    for m in self.metric_objs:
+                        m.update(out.data, yb.data)
+                    logs = {"loss": total / count}
+                    logs.update({m.name: m.result() for m in self.metric_objs})
+                    cbs.on_train_batch_end(step, {"loss": lv})
+                    bar.batch_end(step + 1, logs)
+                    if self.stop_training:
+                        break
+                if val is not None:
+                    vals = self._evaluate(val, self.batch_size)
+                    logs.update({"val_" + k: v for k, v in vals.items()})
+                self._epoch = epoch + 1
+                cbs.on_epoch_end(epoch, logs)
+                bar.epoch_end(logs)
                 if self.stop_training:
                     break
-            if val is not None:
-                vals = self._evaluate(val, self.batch_size)
-                logs.update({"val_" + k: v for k, v in vals.items()})
-            self._epoch = epoch + 1
-            cbs.on_epoch_end(epoch, logs)
-            bar.epoch_end(logs)
-            if self.stop_training:
-                break
-        cbs.on_train_end()
-        history.model = self
-        history.params = {"epochs": epochs, "steps": steps, "batch_size": self.batch_size}
-        self.history = history
+        finally:
+            # also on errors, so callbacks release what they hold (files, forward hooks)
+            cbs.on_train_end()
         return history
 
-    def _first_batch(self, xb, yb):
-        """Build lazy layers, create the optimizer and check the targets on one batch."""
-        with no_grad():
-            out = self(xb)
+    def _first_batch(self, xb, yb, y_all=None):
+        """Build lazy layers, create the optimizer and check the targets (all of ``y_all`` when
+        the labels are known up front) using one batch in eval mode."""
+        was = self.training
+        self.eval()
+        try:
+            with no_grad():
+                out = self(xb)
+        finally:
+            self.train(was)
         if self.input_shape is None:
             self.__dict__["input_shape"] = tuple(xb.shape[1:])
+        self.__dict__["_n_outputs"] = out.shape[-1] if out.ndim else 1
         self._check_targets(out, yb)
+        if y_all is not None and self.loss_name in _losses.SPARSE:
+            self._check_label_range(y_all, self._n_outputs, "training")
         self._ensure_optimizer()
+
+    def _check_label_range(self, y, c, which):
+        y = np.asarray(y)
+        if y.size and y.dtype.kind in "iu":
+            lo, hi = int(y.min()), int(y.max())
+            if lo < 0 or hi >= c:
+                raise ValueError(f"loss {self.loss_name!r}: {which} labels range over "
+                                 f"[{lo}, {hi}] but the model outputs {c} classes (valid "
+                                 f"labels are 0..{c - 1})")
 
     # ---- evaluate / predict -----------------------------------------------------------
     def _evaluate(self, data, batch_size):
+        was = self.training
         self.eval()
         for m in self.metric_objs:
             m.reset()
@@ -247,7 +283,7 @@ class Model(Module):
                 count += nb
                 for m in self.metric_objs:
                     m.update(out.data, yb.data)
-        self.train()
+        self.train(was)
         res = {"loss": total / max(count, 1)}
         res.update({m.name: m.result() for m in self.metric_objs})
         return res
@@ -323,10 +359,18 @@ class Model(Module):
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(f"{path}: not an ember.Model checkpoint (use load_weights for a "
                              "plain state dict)")
+        if state.get("optimizer") is not None and self.loss_fn is None:
+            raise RuntimeError(f"{path} holds optimizer state: call model.compile(...) with the "
+                               "same optimizer before model.load (or use load_weights)")
         self.load_state_dict(state["model"])
         if state.get("optimizer") is not None:
             self._ensure_optimizer()
-            self.optimizer.load_state_dict(state["optimizer"])
+            try:
+                self.optimizer.load_state_dict(state["optimizer"])
+            except (KeyError, ValueError) as e:
+                raise ValueError(f"{path}: its optimizer state does not fit this model's "
+                                 f"{type(self.optimizer).__name__} ({e!r}); compile with the "
+                                 "optimizer the checkpoint was saved with") from None
         if state.get("rng") is not None:
             _set_rng_state(state["rng"])
         self._epoch = int(state.get("epoch", 0))

@@ -217,3 +217,20 @@ def test_subset_is_copyable_and_picklable():
     sub = Subset(TensorDataset(x, y), [4, 2])
     for clone in (copy.deepcopy(sub), pickle.loads(pickle.dumps(sub))):
         np.testing.assert_array_equal(clone.get_batch([1])[0], x[[2]])
+
+
+def test_mixup_as_a_loader_batch_transform():
+    import ember
+    from ember.data import DataLoader, TensorDataset
+    from ember.data import transforms as T
+    x = np.arange(40, dtype=np.float32).reshape(10, 4)
+    y = np.arange(10) % 2
+    ember.manual_seed(0)
+    loader = DataLoader(TensorDataset(x, y), batch_size=5,
+                        batch_transform=T.Mixup(0.4, num_classes=2))
+    xb, yb = next(iter(loader))
+    assert xb.shape == (5, 4) and yb.shape == (5, 2)
+    np.testing.assert_allclose(yb.data.sum(1), 1, rtol=1e-6)
+    with pytest.raises(TypeError, match="batch_transform"):
+        next(iter(DataLoader(TensorDataset(x, y), batch_size=5,
+                             transform=T.Mixup(0.4, num_classes=2))))

@@ -93,3 +93,13 @@ def test_to_categorical_like_keras():
         to_categorical([0, 3], num_classes=2)
     with pytest.raises(ValueError, match=">= 0"):
         to_categorical([-1, 0])
+
+
+def test_standardize_leaves_constant_features_unscaled():
+    from ember.data.preprocessing import Standardize
+    train = np.zeros((10, 3), np.float32)
+    train[:, 1] = np.arange(10)
+    s = Standardize().fit(train)
+    out = s.transform(np.array([[5.0, 4.5, 1.0]], np.float32))
+    assert out[0, 0] == 5.0 and out[0, 2] == 1.0  # constant in training: shifted, not divided
+    np.testing.assert_allclose(s.inverse_transform(out), [[5.0, 4.5, 1.0]], rtol=1e-6)

@@ -186,3 +186,11 @@ def test_compose_and_lambda_fallback():
     batch = pipe(np.full((3, 2, 2), 255, np.uint8), batched=True)
     assert batch.shape == (3, 1, 2, 2)
     np.testing.assert_allclose(batch, 2.0)
+
+
+def test_to_tensor_reads_a_grey_batch_as_a_batch():
+    x = np.zeros((8, 28, 28), np.uint8)
+    assert T.ToTensor()(x).shape == (8, 1, 28, 28)
+    assert T.ToTensor()(np.zeros((28, 28, 3), np.uint8)).shape == (3, 28, 28)
+    out = T.Compose([T.ToTensor(), T.RandomHorizontalFlip()])(x)
+    assert out.shape == (8, 1, 28, 28)

@@ -512,3 +512,9 @@ def test_load_safetensors_reads_files_from_the_safetensors_package(tmp_path):
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "nope")
+
+
+def test_save_into_a_missing_directory_names_it(tmp_path):
+    import ember
+    with pytest.raises(FileNotFoundError, match="directory .*nodir does not exist"):
+        ember.save({"a": np.zeros(2)}, tmp_path / "nodir" / "x.safetensors")

@@ -28,7 +28,7 @@ def tiny_data(tmp_path):
     return root
 
 
-def config(tmp_path, root, extra=""):
+def config(tmp_path, root, extra="", stepsize=8):
     text = f"""
 [data]
 dataset = "fashion_mnist"
@@ -54,7 +54,7 @@ base_lr = 0.05
 momentum = 0.9
 lr_policy = "step"
 gamma = 0.5
-stepsize = 8
+stepsize = {stepsize}
 batch_size = 32
 max_epochs = 3
 snapshot = 1
@@ -92,13 +92,12 @@ def test_train_writes_a_run_folder_and_learns(tmp_path, tiny_data, capsys):
 
 
 def test_resume_from_snapshot_equals_uninterrupted(tmp_path, tiny_data):
-    cfg = config(tmp_path, tiny_data)
+    # stepsize 3 (8 iterations per epoch): the lr has already decayed twice at the snapshot
+    cfg = config(tmp_path, tiny_data, stepsize=3)
     assert main(["train", cfg, "--quiet"]) == 0
     full = load(run_dir(tmp_path) / "final.safetensors")["model"]
     snap = run_dir(tmp_path) / "tiny_e1.safetensors"
-    cfg2 = config(tmp_path, tiny_data, extra=f'resume = "{snap}"')
-    import time
-    time.sleep(1.1)  # run folders are named by the second
+    cfg2 = config(tmp_path, tiny_data, extra=f'resume = "{snap}"', stepsize=3)
     assert main(["train", cfg2, "--quiet"]) == 0
     resumed = load(run_dir(tmp_path) / "final.safetensors")["model"]
     for k in full:
@@ -121,3 +120,38 @@ def test_help_explains(capsys):
     out = capsys.readouterr().out
     for word in ("lr_policy", "lr_mult", "snapshot", "resume", "batch_size"):
         assert word in out
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ('momentum = 0.9', 'momentum = 0.9\nnesterov = "no"', ["nesterov", "true or false"]),
+    ('optimizer = "sgd"', 'optimizer = "adam"', ["momentum applies to sgd and rmsprop"]),
+    ('out_features = 16', 'out_features = "16"', ["expected a number"]),
+    ('in_features = 16', 'in_features = 17', ["layer 2 (Linear) does not fit", "17"]),
+    ('seed = 1', 'seed = 1\nresume = "missing.safetensors"', ["no such snapshot"]),
+])
+def test_more_mistakes_reported_before_training(tmp_path, tiny_data, capsys, old, new, words):
+    path = tmp_path / "bad.toml"
+    text = open(config(tmp_path, tiny_data)).read()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    for w in words:
+        assert w in err, err
+    assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_missing_type_points_at_its_own_table(tmp_path, tiny_data, capsys):
+    text = open(config(tmp_path, tiny_data)).read().replace('type = "ReLU"\n', "", 1)
+    path = tmp_path / "notype.toml"
+    path.write_text(text)
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    line = text.splitlines().index("[[model.layers]]", 8) + 1  # the second layer's header
+    assert f"notype.toml:{line}:" in err, err
+
+
+def test_two_runs_in_one_second_get_their_own_folders(tmp_path, tiny_data):
+    from ember.cli.train import _new_run_dir
+    a, b = _new_run_dir(str(tmp_path), "x"), _new_run_dir(str(tmp_path), "x")
+    assert a != b and os.path.isdir(a) and os.path.isdir(b)

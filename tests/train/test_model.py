@@ -326,3 +326,132 @@ def test_keras_names_layouts_and_textbook_spellings():
     hist = m.fit(xs, ember.data.to_categorical(ys), epochs=1, verbose=0)
     assert "acc" in hist.history and "top_k_categorical_accuracy" in hist.history
     assert m.optimizer.param_groups[0]["lr"] == 1e-3
+
+
+def test_resume_with_dropout_and_batchnorm_equals_uninterrupted(tmp_path):
+    x, y = blobs(n=300)
+
+    def fresh():
+        ember.manual_seed(5)
+        m = Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.3),
+                       nn.Linear(32, 3))
+        m.compile(optimizer="adam", loss="cross_entropy")
+        return m
+
+    full = fresh()
+    full.fit(x, y, epochs=3, batch_size=32, verbose=0)
+    part = fresh()
+    part.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    part.save(tmp_path / "ck.safetensors")
+    resumed = fresh()
+    resumed.fit(x, y, epochs=3, batch_size=32, verbose=0,
+                initial_epoch=resumed.load(tmp_path / "ck.safetensors"))
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=k)
+
+
+def test_pre_training_check_moves_no_batchnorm_statistics():
+    x, y = blobs(n=32)
+    m = Sequential(nn.Linear(8, 4), nn.BatchNorm1d(4), nn.Linear(4, 3))
+    m.compile(optimizer=optim.SGD(m.parameters(), lr=0.0), loss="cross_entropy")
+    m.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0)
+    ref = nn.BatchNorm1d(4)
+    ref.load_state_dict({k[2:]: v for k, v in m.state_dict().items() if k.startswith("1.")} |
+                        {"running_mean": ember.zeros(4), "running_var": ember.ones(4),
+                         "num_batches_tracked": ember.tensor(0)}, strict=False)
+    with ember.no_grad():
+        ref(m[0](ember.tensor(x)))  # exactly one training-mode pass
+    np.testing.assert_allclose(m[1].running_mean.data, ref.running_mean.data, rtol=1e-6)
+
+
+def test_fit_edge_cases_and_mode_restoring():
+    x, y = blobs(n=64)
+    m = mlp()
+    m.compile(optimizer="adam", loss="cross_entropy")
+    hist = m.fit(x, y, epochs=2, initial_epoch=2, verbose=0)
+    assert hist.history == {}
+    loader = ember.data.DataLoader(ember.data.TensorDataset(x, y), batch_size=100,
+                                   drop_last=True)
+    with pytest.raises(ValueError, match="no batches"):
+        m.fit(loader, epochs=1, verbose=0)
+    y_bad = y.copy()
+    y_bad[-1] = 7  # beyond the first batch
+    with pytest.raises(ValueError, match=r"\[0, 7\].*0\.\.2"):
+        m.fit(x, y_bad, batch_size=16, shuffle=False, verbose=0)
+    with pytest.raises(ValueError, match="y contains 1 NaN"):
+        r = Sequential(nn.Linear(8, 1))
+        r.compile(optimizer="sgd", loss="mse")
+        r.fit(x, np.r_[np.zeros(63), np.nan].astype(np.float32), verbose=0)
+    m.eval()
+    m.evaluate(x, y)
+    assert not m.training
+
+
+def test_load_needs_compile_and_matching_optimizer(tmp_path):
+    x, y = blobs(n=64)
+    m = mlp()
+    m.compile(optimizer="adam", loss="cross_entropy")
+    m.fit(x, y, epochs=1, verbose=0)
+    m.save(tmp_path / "m.safetensors")
+    fresh = mlp()
+    before = [p.data.copy() for p in fresh.parameters()]
+    with pytest.raises(RuntimeError, match="compile"):
+        fresh.load(tmp_path / "m.safetensors")
+    for b, p in zip(before, fresh.parameters()):
+        np.testing.assert_array_equal(b, p.data)  # nothing half-loaded
+    fresh.compile(optimizer=optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9),
+                  loss="cross_entropy")
+    with pytest.raises(ValueError, match="optimizer state does not fit"):
+        fresh.load(tmp_path / "m.safetensors")
+
+
+def test_lr_scheduler_with_lazy_layers_and_a_dataloader():
+    x, y = blobs(n=64)
+    m = models.Sequential([layers.Dense(8, activation="relu"), layers.Dense(3)])
+    m.compile(optimizer="sgd", loss="cross_entropy")
+    loader = ember.data.DataLoader(ember.data.TensorDataset(x, y), batch_size=16)
+    m.fit(loader, epochs=2, verbose=0,
+          callbacks=[LearningRateScheduler(lambda epoch, lr: 0.5 ** epoch)])
+    assert m.optimizer.param_groups[0]["lr"] == 0.5
+
+
+def test_frozen_keras_batchnorm_keeps_its_moving_statistics():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 6, 6, 2)).astype(np.float32) + 3
+    y = rng.integers(0, 3, 32)
+    m = models.Sequential([layers.Conv2D(4, 3, input_shape=(6, 6, 2)),
+                           layers.BatchNormalization(), layers.Flatten(), layers.Dense(3)])
+    bn = m.layers[1]
+    bn.trainable = False
+    before = bn.bn.running_mean.data.copy()
+    m.compile(optimizer="adam", loss="cross_entropy")
+    m.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(bn.bn.running_mean.data, before)
+    assert m.summary()["total_params"] == 76 + 8 + (4 * 4 * 4 * 3 + 3)
+
+
+def test_doctor_callback_can_be_reused_and_detaches_on_errors():
+    import ember.diagnose as dx
+    x, y = blobs()
+    m = mlp()
+    cb = dx.DoctorCallback(report=False, verbose=False)
+    m.compile(optimizer=optim.SGD(m.parameters(), lr=1e4), loss="cross_entropy")
+    h1 = m.fit(x, y, epochs=3, verbose=0, callbacks=[cb])
+    assert len(h1.history["loss"]) == 1  # stopped: exploding loss
+    m.load_state_dict(mlp().state_dict())
+    m.optimizer.param_groups[0]["lr"] = 0.01
+    m.optimizer.state.clear()
+    h2 = m.fit(x, y, epochs=3, verbose=0, callbacks=[cb])  # the same callback, a sane lr
+    assert len(h2.history["loss"]) == 3
+    m2 = mlp()
+    cb2 = dx.DoctorCallback(report=False, verbose=False)
+    m2.compile(optimizer="adam", loss="cross_entropy")
+    assert len(m2.fit(x, y, epochs=2, verbose=0, callbacks=[cb2]).history["loss"]) == 2
+    assert len(m2.fit(x, y, epochs=2, verbose=0, callbacks=[cb2]).history["loss"]) == 2
+
+    def boom(epoch, logs):
+        raise RuntimeError("user callback failed")
+
+    with pytest.raises(RuntimeError, match="user callback failed"):
+        m2.fit(x, y, epochs=1, verbose=0, callbacks=[cb2, LambdaCallback(on_epoch_end=boom)])
+    assert all(not mod._forward_hooks for mod in m2.modules())  # hooks removed

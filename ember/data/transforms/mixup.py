@@ -12,9 +12,12 @@ class Mixup:
     ``y' = lam * y + (1 - lam) * y[perm]`` with y one-hot (integer labels are one-hot
     encoded using ``num_classes``). Call ``mixup(x, y)`` -> ``(x', y')``; the last
     ``lam`` and ``perm`` are kept on the object for inspection.
+
+    It mixes (x, y) pairs, so in a pipeline it goes where whole batches are seen:
+    ``DataLoader(ds, batch_size=128, batch_transform=Mixup(0.2, num_classes=10))``.
     """
 
-    supports_batch = True
+    needs_targets = True  # a batch transform of (x, y), not of x alone
 
     def __init__(self, alpha=0.2, num_classes=None, generator=None):
         if alpha <= 0:

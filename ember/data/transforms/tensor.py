@@ -17,7 +17,9 @@ class ToTensor:
     def __call__(self, x, batched=None):
         arr, was_tensor = unwrap(x)
         if batched is None:
-            batched = arr.ndim == 4
+            # a 3-D array is one HWC image only when its last dim looks like channels;
+            # (8, 28, 28) is a batch of grey images, not a 28-channel image
+            batched = arr.ndim == 4 or (arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4))
         if batched:
             if arr.ndim == 3:
                 arr = arr[:, None]
