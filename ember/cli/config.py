@@ -106,7 +106,7 @@ def load_config(path):
     defaults. Raises ConfigError for anything wrong, before any work is done."""
     if tomllib is None:  # pragma: no cover
         raise ConfigError("reading TOML needs Python >= 3.11 or the 'tomli' package "
-                          "(pip install tomli)")
+                          "(pip install 'ember[toml]' or pip install tomli)")
     try:
         with open(path, "rb") as f:
             raw = f.read()

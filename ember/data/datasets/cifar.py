@@ -82,7 +82,10 @@ def _safe_extract(archive, directory):
                 target = (tmp / m.name).resolve()
                 if not (m.isfile() or m.isdir()) or not str(target).startswith(str(tmp.resolve())):
                     raise DataFormatError(f"{archive}: refusing unsafe archive member {m.name!r}")
-            tar.extractall(tmp, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+                tar.extractall(tmp, filter="data")
+            else:  # members were checked above: regular files and dirs inside tmp only
+                tar.extractall(tmp)
         for child in tmp.iterdir():
             dest = directory / child.name
             if not dest.exists():
