@@ -56,12 +56,7 @@ class Adam(Optimizer):
             wd, ams, maxi = group["weight_decay"], group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             init = _zeros_state("exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if ams else ()))
-            for p, pa, g in self._grads(group):
-                st = self._state_for(p, init)
-                st["step"] = t = st["step"] + 1
-                m, v = st["exp_avg"], st["exp_avg_sq"]
-                a = self._scratch(pa, 0)
-                b = self._scratch(pa, 1)
+            def update(pa, g, m, v, vmax, a, b, t):
                 if decoupled:
                     if wd != 0:
                         pa *= 1 - lr * wd
@@ -71,10 +66,7 @@ class Adam(Optimizer):
                 axpby(1 - b1, d, b1, m, b)
                 np.multiply(d, d, out=b)
                 axpby(1 - b2, b, b2, v, b)
-                if ams:
-                    vmax = st.get("max_exp_avg_sq")
-                    if vmax is None:
-                        vmax = st["max_exp_avg_sq"] = np.zeros_like(pa)
+                if vmax is not None:
                     np.maximum(vmax, v, out=vmax)
                     v = vmax
                 bc1 = 1 - b1 ** t
@@ -84,6 +76,18 @@ class Adam(Optimizer):
                 b += eps * bc2_sqrt
                 np.divide(m, b, out=b)
                 axpy(-lr / bc1 * bc2_sqrt, b, pa, b)
+
+            for p, pa, g in self._grads(group):
+                st = self._state_for(p, init)
+                st["step"] = t = st["step"] + 1
+                vmax = None
+                if ams:
+                    vmax = st.get("max_exp_avg_sq")
+                    if vmax is None:
+                        vmax = st["max_exp_avg_sq"] = np.zeros_like(pa)
+                self._split_run(lambda *arrs, t=t: update(*arrs, t), pa, g, st["exp_avg"],
+                                st["exp_avg_sq"], vmax, self._scratch(pa, 0),
+                                self._scratch(pa, 1))
                 p._vb[0] += 1
         return loss
 

@@ -15,6 +15,8 @@ Python overhead is a few percent of a step.
 """
 import math
 
+import os
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -189,6 +191,22 @@ class Optimizer:
             buf = self._pool[key] = np.empty(max(n, 1), arr.dtype)
         return buf[:n].reshape(arr.shape)
 
+    @staticmethod
+    def _split_run(fn, *arrays):
+        """Run the elementwise update ``fn(*arrays)``; on large contiguous arrays, as two halves
+        on two threads (NumPy and the BLAS calls release the GIL), so both cores work, as
+        PyTorch's kernels do. ``None`` entries are passed through."""
+        a0 = arrays[0]
+        if (_POOL_CORES < 2 or a0.size < _SPLIT_MIN or
+                not all(x is None or x.flags.c_contiguous for x in arrays)):
+            fn(*arrays)
+            return
+        flat = [None if x is None else x.reshape(-1) for x in arrays]
+        h = a0.size // 2
+        first = _pool().submit(fn, *[None if x is None else x[:h] for x in flat])
+        fn(*[None if x is None else x[h:] for x in flat])
+        first.result()
+
     def _eff_grad(self, p, g, weight_decay, maximize, out):
         """The gradient the update uses: ``(-g if maximize else g) + weight_decay * p``
         (written to ``out`` when it differs from ``g``; ``g`` itself is never modified)."""
@@ -297,6 +315,19 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError
+
+
+_SPLIT_MIN = 1 << 17  # below this a thread hand-off costs more than it saves
+_POOL_CORES = os.cpu_count() or 1
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ember-optim")
+    return _POOL
 
 
 def _copy_tree(v):

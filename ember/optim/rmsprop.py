@@ -48,17 +48,11 @@ class RMSprop(Optimizer):
                     s["grad_avg"] = np.zeros_like(pa)
                 return s
 
-            for p, pa, g in self._grads(group):
-                st = self._state_for(p, init)
-                st["step"] += 1
-                a = self._scratch(pa, 0)
-                b = self._scratch(pa, 1)
+            def update(pa, g, sq, ga, buf, a, b):
                 d = self._eff_grad(pa, g, wd, maxi, a)
-                sq = st["square_avg"]
                 np.multiply(d, d, out=b)
                 axpby(1 - alpha, b, alpha, sq, b)
-                if centered:
-                    ga = st.setdefault("grad_avg", np.zeros_like(pa))
+                if ga is not None:  # centered: divide by the estimated std, not the RMS
                     axpby(1 - alpha, d, alpha, ga, b)
                     np.multiply(ga, ga, out=b)
                     np.subtract(sq, b, out=b)
@@ -67,12 +61,19 @@ class RMSprop(Optimizer):
                     np.sqrt(sq, out=b)
                 b += eps
                 np.divide(d, b, out=b)
-                if mom > 0:
-                    buf = st.setdefault("momentum_buffer", np.zeros_like(pa))
+                if buf is not None:
                     axpby(1, b, mom, buf, b)
                     axpy(-lr, buf, pa, b)
                 else:
                     axpy(-lr, b, pa, b)
+
+            for p, pa, g in self._grads(group):
+                st = self._state_for(p, init)
+                st["step"] += 1
+                ga = st.setdefault("grad_avg", np.zeros_like(pa)) if centered else None
+                buf = st.setdefault("momentum_buffer", np.zeros_like(pa)) if mom > 0 else None
+                self._split_run(update, pa, g, st["square_avg"], ga, buf,
+                                self._scratch(pa, 0), self._scratch(pa, 1))
                 p._vb[0] += 1
         return loss
 

@@ -12,16 +12,22 @@ from ember.optim import _blas
 from .problem import ember_loss, ember_params, run_ember, run_torch, torch_params
 
 
-@pytest.fixture(params=["numpy", "blas"])
+@pytest.fixture(params=["numpy", "blas", "threads"])
 def kernel_path(request, monkeypatch):
-    """Run the update either with NumPy ufuncs only, or through the BLAS axpy/axpby fast path
-    (forced on for these small arrays)."""
-    if request.param == "blas":
+    """Run the update with NumPy ufuncs only, through the BLAS axpy/axpby fast path, or split
+    in two halves on two threads (each forced on for these small arrays)."""
+    from ember.optim import optimizer as _opt
+    if request.param in ("blas", "threads"):
         if not _blas.available():
             pytest.skip("OpenBLAS axpy not found: BLAS fast path not tested")
         monkeypatch.setattr(_blas, "MIN_SIZE", 1)
     else:
         monkeypatch.setattr(_blas, "MIN_SIZE", 1 << 62)
+    if request.param == "threads":
+        monkeypatch.setattr(_opt, "_SPLIT_MIN", 2)
+        monkeypatch.setattr(_opt, "_POOL_CORES", 2)
+    else:
+        monkeypatch.setattr(_opt, "_SPLIT_MIN", 1 << 62)
     return request.param
 
 CASES = [
