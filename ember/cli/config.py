@@ -245,6 +245,19 @@ def _check_layer(path, lines, i, spec):
     if missing:
         raise _err(path, lines, "model.layers", "type",
                    f"layer {i} ({t}) needs {', '.join(missing)}", index=i)
+    for key, value in kwargs.items():  # common argument ranges, reported at their own line
+        bad = None
+        if key in ("in_features", "out_features", "in_channels", "out_channels", "kernel_size",
+                   "stride", "dilation", "groups", "num_features", "num_embeddings",
+                   "embedding_dim", "pieces", "num_parameters"):
+            vals = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in vals):
+                bad = "expected a positive integer"
+        elif key == "p" and not (isinstance(value, (int, float)) and 0 <= value <= 1):
+            bad = "expected a probability in [0, 1]"
+        if bad:
+            raise _err(path, lines, "model.layers", key, f"layer {i} ({t}): got {value!r}; {bad}",
+                       index=i)
     for meta in ("lr_mult", "decay_mult"):
         v = spec.get(meta, 1.0)
         if not isinstance(v, (int, float)) or v < 0:

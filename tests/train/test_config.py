@@ -42,6 +42,7 @@ def test_good_config_gets_defaults(tmp_path):
     ("in_features = 784", "in_feature = 784", 6, ["no argument 'in_feature'", "in_features"]),
     ('type = "Linear"', 'type = "Linearr"', 5, ["'Linearr' is not a layer", "Conv2d"]),
     ('dataset = "fashion_mnist"', 'dataset = "imagenet"', 2, ["imagenet", "fashion_mnist"]),
+    ("out_features = 10", "out_features = -3", 7, ["out_features", "positive integer"]),
 ])
 def test_mistakes_name_line_and_allowed_values(tmp_path, old, new, line, words):
     path = write(tmp_path, GOOD.replace(old, new))
