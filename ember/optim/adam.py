@@ -56,13 +56,9 @@ class Adam(Optimizer):
             wd, ams, maxi = group["weight_decay"], group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             init = _zeros_state("exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if ams else ()))
+
             def update(pa, g, m, v, vmax, a, b, t):
-                if decoupled:
-                    if wd != 0:
-                        pa *= 1 - lr * wd
-                    d = self._eff_grad(pa, g, 0, maxi, a)
-                else:
-                    d = self._eff_grad(pa, g, wd, maxi, a)
+                d = self._decayed_grad(pa, g, lr, wd, decoupled, maxi, a)
                 axpby(1 - b1, d, b1, m, b)
                 np.multiply(d, d, out=b)
                 axpby(1 - b2, b, b2, v, b)
@@ -145,12 +141,7 @@ class NAdam(Optimizer):
                 a = self._scratch(pa, 0)
                 b = self._scratch(pa, 1)
                 c = self._scratch(pa, 2)
-                if decoupled:
-                    if wd != 0:
-                        pa *= 1 - lr * wd
-                    d = self._eff_grad(pa, g, 0, maxi, a)
-                else:
-                    d = self._eff_grad(pa, g, wd, maxi, a)
+                d = self._decayed_grad(pa, g, lr, wd, decoupled, maxi, a)
                 mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 st["mu_product"] = mu_prod = float(st["mu_product"]) * mu

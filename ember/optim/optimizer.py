@@ -207,6 +207,16 @@ class Optimizer:
         fn(*[None if x is None else x[h:] for x in flat])
         first.result()
 
+    def _decayed_grad(self, p, g, lr, weight_decay, decoupled, maximize, out):
+        """Apply weight decay and return the gradient the update uses. Decoupled (AdamW,
+        Loshchilov & Hutter): ``p *= 1 - lr * wd`` in place, gradient unchanged; otherwise
+        ``wd * p`` is added to the gradient (L2 regularisation)."""
+        if decoupled:
+            if weight_decay != 0:
+                p *= 1 - lr * weight_decay
+            return self._eff_grad(p, g, 0, maximize, out)
+        return self._eff_grad(p, g, weight_decay, maximize, out)
+
     def _eff_grad(self, p, g, weight_decay, maximize, out):
         """The gradient the update uses: ``(-g if maximize else g) + weight_decay * p``
         (written to ``out`` when it differs from ``g``; ``g`` itself is never modified)."""
