@@ -207,7 +207,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["lr"] = _get_lr(self.model.optimizer)
+            logs["lr"] = _get_lr(self.model.optimizer, self.model)
 
 
 class ReduceLROnPlateau(_Monitor):
@@ -228,7 +228,7 @@ class ReduceLROnPlateau(_Monitor):
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._value(logs)
-        logs["lr"] = _get_lr(self.model.optimizer)
+        logs["lr"] = _get_lr(self.model.optimizer, self.model)
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
@@ -238,10 +238,10 @@ class ReduceLROnPlateau(_Monitor):
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old = _get_lr(self.model.optimizer)
-                new = max(old * self.factor, self.min_lr)
-                if old - new > 1e-12:
-                    _set_lr(self.model.optimizer, new)
+                old = _get_lr(self.model.optimizer, self.model)
+                if old > self.min_lr:  # Keras's rule (no absolute epsilon: tiny rates shrink too)
+                    new = max(old * self.factor, self.min_lr)
+                    _set_lr(self.model.optimizer, new, self.model)
                     if self.verbose:
                         print(f"Epoch {epoch + 1}: ReduceLROnPlateau lr {old:.3g} -> {new:.3g}")
                 self.cooldown_counter = self.cooldown

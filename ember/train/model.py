@@ -182,7 +182,8 @@ class Model(Module):
         if isinstance(val, TensorDataset) and self.loss_name in _losses.SPARSE and \
                 self._n_outputs:
             self._check_label_range(val.arrays[1], self._n_outputs, "validation")
-        cbs = CallbackList([history] + list(callbacks or []), self)
+        # History last, as Keras: it records what other callbacks add to the logs (e.g. lr)
+        cbs = CallbackList(list(callbacks or []) + [history], self)
         bar = ProgressBar(verbose)
         self.stop_training = False
         cbs.on_train_begin()

@@ -197,12 +197,14 @@ def test_lr_scheduler_plateau_csv_lambda_and_batch_size(tmp_path):
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     np.testing.assert_allclose([float(r["loss"]) for r in rows], hist.history["loss"], rtol=1e-6)
 
+    # a loss that cannot move (lr far below float32 resolution) plateaus: with patience 1 the
+    # lr halves after every epoch without improvement, never below min_lr
     m2 = mlp()
-    m2.compile(optimizer=optim.SGD(m2.parameters(), lr=0.0), loss="cross_entropy")
-    rl = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=0.0)
-    m2.optimizer.param_groups[0]["lr"] = 0.0
-    m2.fit(x, y, epochs=4, verbose=0, callbacks=[rl])
-    assert rl.wait <= 1
+    m2.compile(optimizer=optim.SGD(m2.parameters(), lr=1e-12), loss="cross_entropy")
+    rl = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=2e-13)
+    hist = m2.fit(x, y, epochs=5, verbose=0, shuffle=False, callbacks=[rl])
+    assert len(set(hist.history["loss"])) == 1
+    np.testing.assert_allclose(hist.history["lr"], [1e-12, 1e-12, 5e-13, 2.5e-13, 2e-13])
 
 
 def test_terminate_on_nan():
