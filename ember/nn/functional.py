@@ -470,7 +470,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.reshape(shp)
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / Tensor(np.asarray(wy.sum(), z.dtype))
+    denom = wy.sum()
+    if denom == 0:  # every target ignored: NaN loss (0/0) with a zero gradient, as PyTorch
+        return loss.sum() * 0 + Tensor(np.asarray(np.nan, z.dtype))
+    return loss.sum() / Tensor(np.asarray(denom, z.dtype))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -484,9 +487,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1] "
                          f"(got min {p.min():.4g}, max {p.max():.4g}); for logits use "
                          "binary_cross_entropy_with_logits")
-    logp = input.log().clip(-100, None)
-    log1mp = (1 - input).log().clip(-100, None)
-    loss = -(target * logp + (1 - target) * log1mp)
+    loss = _loss.BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -521,7 +522,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     n, c = x.shape
     rows = np.arange(n)
     xy = x[rows, t].reshape(n, 1)
-    h = (x - xy + margin).clip(0, None)
+    h = (x - xy + margin).relu()  # exactly at the margin: no gradient (as PyTorch)
     if p == 2:
         h = h * h
     other = np.ones((n, c), x.dtype)
