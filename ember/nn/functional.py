@@ -235,8 +235,10 @@ def _adaptive(x, output_size, reduce, fixed, name):
         return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
 
     from ..functions import stack
-    rows = stack([reduce(x[:, :, a:b, :], 2) for a, b in bins(h, oh)], 2)
-    return stack([reduce(rows[:, :, :, a:b], 3) for a, b in bins(w, ow)], 3)
+    # columns first, then rows: a max over each bin's rows of per-row maxima picks the first
+    # maximum in row-major order, the element PyTorch gives the gradient to
+    cols = stack([reduce(x[:, :, :, a:b], 3) for a, b in bins(w, ow)], 3)
+    return stack([reduce(cols[:, :, a:b, :], 2) for a, b in bins(h, oh)], 2)
 
 
 def adaptive_avg_pool2d(x, output_size):
@@ -249,7 +251,7 @@ def adaptive_avg_pool2d(x, output_size):
 def adaptive_max_pool2d(x, output_size, return_indices=False):
     if return_indices:
         raise NotImplementedError("adaptive_max_pool2d: return_indices is not supported")
-    return _adaptive(x, output_size, lambda t, d: t.amax(d),
+    return _adaptive(x, output_size, lambda t, d: t.max(d)[0],
                      lambda t, k: _conv.MaxPool2d.apply(t, kernel=k, stride=k, padding=(0, 0)),
                      "adaptive_max_pool2d")
 
