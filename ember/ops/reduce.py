@@ -181,9 +181,10 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         axes = normalize_axis(axis, a.ndim)
-        m = np.max(a, axis=axes, keepdims=True)
+        m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # -inf over an empty axis
         m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # log 0 = -inf: all -inf (or empty) slices
+            out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
         ctx.a, ctx.axes, ctx.keep, ctx.full = a, axes, keepdims, out
         return out if keepdims else np.squeeze(out, axis=axes)
 
