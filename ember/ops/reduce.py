@@ -181,7 +181,10 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         axes = normalize_axis(axis, a.ndim)
-        m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # -inf over an empty axis
+        if a.dtype.kind == "f":  # -inf over an empty axis (as PyTorch), not a ValueError
+            m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)
+        else:
+            m = np.max(a, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):  # log 0 = -inf: all -inf (or empty) slices
             out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
