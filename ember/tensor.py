@@ -445,12 +445,17 @@ class Tensor:
         return _ops.Pow.apply(self, exponent)
 
     def clip(self, min=None, max=None):
-        """Limit values to [min, max]. Tensor bounds that require grad get their gradient
-        (computed as maximum/minimum); constant bounds use one fused primitive."""
+        """Limit values to [min, max]. Tensor bounds that require grad get their gradient where
+        they are the result; at ties the gradient goes to the input (as ``torch.clamp``, unlike
+        maximum/minimum, which share it). Constant bounds use one fused primitive."""
         if (isinstance(min, Tensor) and min.requires_grad) or \
                 (isinstance(max, Tensor) and max.requires_grad):
-            out = self if min is None else _ops.Maximum.apply(self, min)
-            return out if max is None else _ops.Minimum.apply(out, max)
+            out = self
+            if min is not None:
+                out = _ops.Where.apply(out.data < _data(min), min, out)
+            if max is not None:
+                out = _ops.Where.apply(out.data > _data(max), max, out)
+            return out
         return _ops.Clip.apply(self, lo=_data(min), hi=_data(max))
 
     clamp = clip

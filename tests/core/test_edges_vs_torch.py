@@ -73,6 +73,9 @@ CASES = [
     case("cast_overflow_f32", lambda m, a: a.float() * 2, [a64(1e300, -1e300, 1)]),
     case("index_empty_mask", lambda m, a: a[a > 5] * 2, [a64(1, 2, 3)]),
     case("cat_with_empty", lambda m, a, b: m.cat([a, b], 0) * 2, [np.zeros((0, 2)), np.ones((1, 2))]),
+    case("clamp_tensor_bounds_ties", lambda m, a, lo, hi: m.clamp(a, lo, hi),
+         [a64(1, 2, 3, 5), a64(1, 1, 3.5, 0), a64(2, 2, 4, 4)]),
+    case("clamp_tensor_min_ties", lambda m, a, lo: m.clamp(a, min=lo), [a64(1, 2, 3), a64(1, 1, 3.5)]),
     case("matmul_empty", lambda m, a, b: a @ b, [np.zeros((3, 0)), np.zeros((0, 4))]),
     # ---- piecewise-constant functions: zero gradient, not "no gradient" ---------------------
     case("floor", lambda m, a: m.floor(a), [a64(1.5, -0.5, 0, 2)]),
