@@ -6,6 +6,8 @@ spellings (``axis``, ``keepdims``, ``astype``) are accepted too.
 """
 import numpy as np
 
+from . import ops as _ops  # primitive rules: arrays only, they never import Tensor
+
 DEFAULT_FLOAT = np.float32
 _new = object.__new__
 
@@ -758,5 +760,3 @@ def _ops_split(t, size, dim):
         start += s
     return tuple(out)
 
-
-from . import ops as _ops  # noqa: E402  (ops import Tensor; bound after the class exists)
