@@ -4,9 +4,10 @@
 
 BASE (default be58802, the commit before the dispatcher) is exported with ``git archive`` into
 a temporary folder and imported as the package ``ember_base`` (its absolute ``ember`` imports
-renamed), so both engines live in one process and ``bench.harness.interleaved`` alternates
-them sample by sample (A, B, A, B, ...): machine noise hits both alike. Timed with the thread's
-CPU clock (medians and minima), since on a shared machine wall time measures the queue. Cases: the 16x16 ops of
+renamed), so both engines live in one process and are timed alternately, sample by sample
+(A, B, A, B, ...): machine noise hits both alike. Timed with a CPU clock (medians and minima;
+the thread's for the small ops, the process's for the MLP, whose BLAS uses threads), since on
+a shared machine the wall clock measures the wait for a core. Cases: the 16x16 ops of
 bench_core.py without and with recording, and bench_core's MLP step (784-512-10, batch 128).
 """
 import importlib
