@@ -4,7 +4,10 @@ from collections import namedtuple
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Maximum, Minimum, Mul, Neg,
                           PiecewiseConstant, Pow, Relu, Sigmoid, Sin, Sqrt, Sub, Tanh, Where,
                           unbroadcast)
-from .index import GetItem, normalize_index
+from .discrete import (All, Any, ArgMax, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Equal,
+                       FloorDivide, Greater, GreaterEqual, IsFinite, IsNan, Less, LessEqual,
+                       NotEqual, OneHot, Remainder)
+from .index import GetItem, Slot, normalize_index, split_index
 from .linalg import MatMul
 from .reduce import (Amax, LogSumExp, Mean, Prod, Std, Sum, TakeAlongAxis, Var,
                      normalize_axis)

@@ -4,9 +4,8 @@ batch normalisation and layer normalisation.
 Each replaces a chain of 3-10 small ops whose Python overhead and temporaries dominate on small
 and medium tensors.
 """
-import numpy as np
-
-from ..autograd.function import Function
+from ..backend import get_array_module
+from .function import Function
 
 
 class Linear(Function):
@@ -15,7 +14,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.x, ctx.w, ctx.has_b = x, w, b is not None
-        out = np.matmul(x, w.T)
+        out = x @ w.T  # operators: the arrays' own library
         if b is not None:
             out += b
         return out
@@ -25,7 +24,7 @@ class Linear(Function):
         x, w = ctx.x, ctx.w
         gx = gw = gb = None
         if ctx.needs[0]:
-            gx = np.matmul(g, w)
+            gx = g @ w
         g2 = g.reshape(-1, g.shape[-1])
         if ctx.needs[1]:
             gw = g2.T @ x.reshape(-1, x.shape[-1])
@@ -35,42 +34,47 @@ class Linear(Function):
 
 
 class Dropout(Function):
-    """x * mask, where ``mask`` (an attribute: 0 or 1/(1-p), drawn by the caller from ember's
-    generator so the primitive stays a pure function) is the inverted-dropout mask."""
+    """x * mask, where ``mask`` (an input: 0 or 1/(1-p), drawn by the ``DropoutMask``
+    primitive from an explicit generator state) is the inverted-dropout mask."""
 
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, x, mask=None):
+    def forward(ctx, x, mask):
+        xp = get_array_module(x)
+        if xp is not get_array_module(mask):  # masks are drawn on the host (NumPy's stream)
+            mask = xp.asarray(mask)
         ctx.mask = mask
         return x * mask
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.mask
+        return g * ctx.mask, None
 
 
 class Embedding(Function):
-    """weight[indices]; the gradient rows of ``padding_idx`` stay zero (as PyTorch)."""
+    """weight[indices] (indices an input); the gradient rows of ``padding_idx`` stay zero
+    (as PyTorch)."""
 
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, w, indices=None, padding_idx=None):
+    def forward(ctx, w, indices, padding_idx=None):
         ctx.shape, ctx.idx, ctx.pad = w.shape, indices, padding_idx
         return w[indices]
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         num, dim = ctx.shape
         idx = ctx.idx.reshape(-1)
         g2 = g.reshape(-1, dim)
         if ctx.pad is not None:
             keep = idx != ctx.pad
             idx, g2 = idx[keep], g2[keep]
-        gw = np.zeros(ctx.shape, g.dtype)
-        np.add.at(gw, idx, g2)
-        return gw
+        gw = xp.zeros(ctx.shape, g.dtype)
+        xp.add.at(gw, idx, g2)
+        return gw, None
 
 
 def _bshape(ndim, axis_keep):
@@ -84,25 +88,29 @@ class BatchNormTrain(Function):
     """Batch normalisation with the batch's statistics (training mode):
     y = gamma (x - mean) / sqrt(var + eps) + beta, mean/var over every dim but 1 (biased var).
 
-    ``mean`` and ``var`` attributes are the batch statistics, computed by the caller from x (it
-    needs them for the running averages too); backward differentiates through them:
-    dx = gamma invstd / M (M dxhat - sum dxhat - xhat sum(dxhat xhat)).
+    Outputs (y, mean, var): the batch statistics are outputs too (the running averages are
+    updated from them by :class:`BatchNormRunningStats`), not gradient paths: backward
+    differentiates y through them, dx = gamma invstd / M (M dxhat - sum dxhat - xhat
+    sum(dxhat xhat)).
     """
 
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, x, gamma=None, beta=None, mean=None, var=None, eps=1e-5):
+    def forward(ctx, x, gamma=None, beta=None, eps=1e-5):
+        xp = get_array_module(x)
         axes = (0,) + tuple(range(2, x.ndim))
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
         bs = _bshape(x.ndim, 1)
-        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
         xhat = (x - mean.reshape(bs)) * invstd.reshape(bs)
         ctx.xhat, ctx.invstd, ctx.gamma, ctx.axes, ctx.bs = xhat, invstd, gamma, axes, bs
         ctx.has_beta = beta is not None
         out = xhat * gamma.reshape(bs) if gamma is not None else xhat.copy()
         if beta is not None:
             out += beta.reshape(bs)
-        return out
+        return out, mean, var
 
     @staticmethod
     def backward(ctx, g):
@@ -123,6 +131,26 @@ class BatchNormTrain(Function):
         return gx, ggamma, gbeta
 
 
+class BatchNormRunningStats(Function):
+    """The running-average update as a pure state transition (inputs: state and batch
+    statistics; outputs: the new state):
+    mean' = (1 - m) mean + m batch_mean, var' = (1 - m) var + m count/(count - 1) batch_var
+    (the unbiased batch variance, as PyTorch); ``momentum`` m is an input (a constant or a 0-d
+    tensor, e.g. 1/num_batches for a cumulative average), ``count`` the values per channel."""
+
+    saves_inputs = False
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, running_mean, running_var, mean, var, momentum, count=2):
+        momentum = float(momentum)  # a Python float: the arithmetic stays in the state's dtype
+        rm = running_mean * (1 - momentum)
+        rm += momentum * mean
+        rv = running_var * (1 - momentum)
+        rv += (momentum * count / (count - 1)) * var
+        return rm.astype(running_mean.dtype, copy=False), rv.astype(running_var.dtype, copy=False)
+
+
 class LayerNorm(Function):
     """y = gamma (x - mean) / sqrt(var + eps) + beta over the last ``ndims`` dims (biased var)."""
 
@@ -130,11 +158,12 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, gamma=None, beta=None, ndims=1, eps=1e-5):
+        xp = get_array_module(x)
         axes = tuple(range(x.ndim - ndims, x.ndim))
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
         var = (xc * xc).mean(axis=axes, keepdims=True)
-        invstd = 1.0 / np.sqrt(var + eps)
+        invstd = 1.0 / xp.sqrt(var + eps)
         xhat = xc * invstd
         ctx.xhat, ctx.invstd, ctx.gamma, ctx.axes = xhat, invstd, gamma, axes
         ctx.has_beta = beta is not None

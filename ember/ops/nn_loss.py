@@ -5,20 +5,23 @@ Both work from logits with the log-sum-exp trick, so logits of any magnitude (1e
 give finite losses and gradients, and both return the simple closed-form gradient
 (softmax - target, sigmoid - target) instead of chaining exp/log/sum backward rules.
 """
+
 import numpy as np
 
-from ..autograd.function import Function
 from ..backend import get_array_module
+from .function import Function
 from .nn_activation import log_softmax
 
 
 class SoftmaxCrossEntropy(Function):
     """Cross-entropy of logits z (M, C) against a per-row target distribution.
 
-    Written as loss_i = -sum_c Q[i, c] log softmax(z_i)_c with Q built from the attributes:
+    Written as loss_i = -sum_c Q[i, c] log softmax(z_i)_c with Q built from the inputs
+    ``target`` and ``weight`` (the attributes are static):
       * ``target`` int (M,): Q = (1 - eps) w[y_i] onehot(y_i) + (eps / C) w, rows whose target is
         ``ignore_index`` zeroed; 'mean' divides by sum_i w[y_i] over kept rows (PyTorch's rule);
-      * ``probs`` float (M, C): Q = w (probs (1 - eps) + eps / C); 'mean' divides by M.
+      * ``target`` float (M, C), probabilities: Q = w (target (1 - eps) + eps / C); 'mean'
+        divides by M.
     ``weight`` (C,) or None. The gradient is (sum_c Q[i, c]) softmax(z_i) - Q[i].
     Output: scalar for reduction 'mean'/'sum', (M,) for 'none'.
     """
@@ -26,16 +29,18 @@ class SoftmaxCrossEntropy(Function):
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, z, target=None, probs=None, weight=None, ignore_index=-100,
-                label_smoothing=0.0, reduction="mean"):
+    def forward(ctx, z, target, weight=None, ignore_index=-100, label_smoothing=0.0,
+                reduction="mean"):
+        xp = get_array_module(z)
         m, c = z.shape
         logp = log_softmax(z, 1)
         eps = float(label_smoothing)
         w = None if weight is None else weight.astype(z.dtype, copy=False)
+        probs = target if target.dtype.kind == "f" else None
         if probs is None:
             valid = target != ignore_index
-            tgt = np.where(valid, target, 0)
-            rows = np.arange(m)
+            tgt = xp.where(valid, target, 0)
+            rows = xp.arange(m)
             wy = valid.astype(z.dtype) if w is None else w[tgt] * valid
             picked = logp[rows, tgt]
             loss = -(1 - eps) * wy * picked
@@ -58,16 +63,17 @@ class SoftmaxCrossEntropy(Function):
             return loss
         total = loss.sum()
         if reduction == "sum":
-            return np.asarray(total, z.dtype)
+            return xp.asarray(total, z.dtype)
         if denom == 0:  # every target ignored or of weight 0: 0/0, PyTorch's NaN (no warning)
-            return np.asarray(np.nan, z.dtype)
-        return np.asarray(total / denom, z.dtype)
+            return xp.asarray(np.nan, z.dtype)
+        return xp.asarray(total / denom, z.dtype)
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         logp = ctx.logp
         m, c = logp.shape
-        sm = np.exp(logp)
+        sm = xp.exp(logp)
         if hasattr(ctx, "q"):
             q = ctx.q
             grad = sm * q.sum(axis=1, keepdims=True)
@@ -88,7 +94,7 @@ class SoftmaxCrossEntropy(Function):
             grad *= g / ctx.denom if ctx.denom != 0 else 0
         else:
             grad *= g
-        return grad.astype(logp.dtype, copy=False)
+        return grad.astype(logp.dtype, copy=False), None, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -97,8 +103,9 @@ class BinaryCrossEntropyWithLogits(Function):
     dl/dz = (1 - y) - (1 + (pw - 1) y) sigmoid(-z);  dl/dy = -z + (pw - 1) softplus(-z)."""
 
     @staticmethod
-    def forward(ctx, z, y, pos_weight=None):
-        sp = np.logaddexp(np.zeros((), z.dtype), -z)  # softplus(-z), stable
+    def forward(ctx, z, y, pos_weight=None):  # pos_weight: an input (None: 1)
+        xp = get_array_module(z)
+        sp = xp.logaddexp(xp.zeros((), z.dtype), -z)  # softplus(-z), stable
         ctx.z, ctx.y, ctx.pw, ctx.sp = z, y, pos_weight, sp
         if pos_weight is None:
             return (1 - y) * z + sp
@@ -106,20 +113,21 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         z, y, pw = ctx.z, ctx.y, ctx.pw
-        sig_neg = 0.5 * (1 - np.tanh(0.5 * z))  # sigmoid(-z)
+        sig_neg = 0.5 * (1 - xp.tanh(0.5 * z))  # sigmoid(-z)
         gz = gy = None
         if ctx.needs[0]:
             coef = 1 if pw is None else 1 + (pw - 1) * y
             gz = g * ((1 - y) - coef * sig_neg)
         if ctx.needs[1]:
             gy = g * (-z if pw is None else -z + (pw - 1) * ctx.sp)
-            from .elementwise import unbroadcast
-            gy = unbroadcast(gy, np.shape(y))
+            from .elementwise import _shape, unbroadcast
+            gy = unbroadcast(gy, _shape(y))
         if gz is not None:
             from .elementwise import unbroadcast
             gz = unbroadcast(gz, z.shape)
-        return gz, gy
+        return gz, gy, None
 
 
 class BinaryCrossEntropy(Function):

@@ -3,8 +3,8 @@ import warnings
 
 import numpy as np
 
-from ..autograd.function import Function
 from ..backend import get_array_module
+from .function import Function
 
 
 def normalize_axis(axis, ndim):
@@ -25,7 +25,7 @@ def normalize_axis(axis, ndim):
 def _expand(g, shape, axes, keepdims):
     """Give the reduced gradient back its reduced axes (size 1) so it broadcasts against input."""
     if not keepdims and axes and len(shape):
-        g = np.expand_dims(g, axes)
+        g = get_array_module(g).expand_dims(g, axes)
     return g
 
 
@@ -41,12 +41,14 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         ctx.shape, ctx.axes, ctx.keep = a.shape, normalize_axis(axis, a.ndim), keepdims
-        return np.asarray(np.sum(a, axis=ctx.axes, keepdims=keepdims))
+        return xp.asarray(xp.sum(a, axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
-        return np.broadcast_to(_expand(g, ctx.shape, ctx.axes, ctx.keep), ctx.shape)
+        xp = get_array_module(g)
+        return xp.broadcast_to(_expand(g, ctx.shape, ctx.axes, ctx.keep), ctx.shape)
 
 
 class Mean(Function):
@@ -54,13 +56,15 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         ctx.shape, ctx.axes, ctx.keep = a.shape, normalize_axis(axis, a.ndim), keepdims
-        return np.asarray(np.mean(a, axis=ctx.axes, keepdims=keepdims))
+        return xp.asarray(xp.mean(a, axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         g = _expand(g, ctx.shape, ctx.axes, ctx.keep) / _count(ctx.shape, ctx.axes)
-        return np.broadcast_to(g, ctx.shape)
+        return xp.broadcast_to(g, ctx.shape)
 
 
 def _dof(shape, axes, correction, name):
@@ -74,13 +78,15 @@ def _dof(shape, axes, correction, name):
 
 
 def _var(a, axes, correction, keepdims, n, f):
+    """var or std (``f``: "var" or "std") with ``correction``; NaN/inf when n <= 0."""
+    xp = get_array_module(a)
     if n > 0:
-        return np.asarray(f(a, axis=axes, ddof=correction, keepdims=keepdims))
+        return xp.asarray(getattr(xp, f)(a, axis=axes, ddof=correction, keepdims=keepdims))
     with np.errstate(divide="ignore", invalid="ignore"):  # NumPy's own warning is replaced
-        ss = np.sum(np.square(a - a.mean(axis=axes, keepdims=True)), axis=axes,
+        ss = xp.sum(xp.square(a - a.mean(axis=axes, keepdims=True)), axis=axes,
                     keepdims=keepdims)
-        out = np.asarray(ss / 0.0)
-    return np.sqrt(out) if f is np.std else out
+        out = xp.asarray(ss / 0.0)
+    return xp.sqrt(out) if f == "std" else out
 
 
 class Var(Function):
@@ -93,7 +99,7 @@ class Var(Function):
         axes = normalize_axis(axis, a.ndim)
         n = _dof(a.shape, axes, correction, "var")
         ctx.a, ctx.axes, ctx.keep, ctx.n = a, axes, keepdims, n
-        return _var(a, axes, correction, keepdims, n, np.var)
+        return _var(a, axes, correction, keepdims, n, "var")
 
     @staticmethod
     def backward(ctx, g):
@@ -113,7 +119,7 @@ class Std(Function):
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
         axes = normalize_axis(axis, a.ndim)
         n = _dof(a.shape, axes, correction, "std")
-        out = _var(a, axes, correction, keepdims, n, np.std)
+        out = _var(a, axes, correction, keepdims, n, "std")
         ctx.a, ctx.axes, ctx.keep, ctx.n, ctx.out = a, axes, keepdims, n, out
         return out
 
@@ -126,7 +132,7 @@ class Std(Function):
             return _expand(g, a.shape, ctx.axes, ctx.keep) * np.nan * centered
         with np.errstate(divide="ignore", invalid="ignore"):
             d = _expand(g, a.shape, ctx.axes, ctx.keep) * centered / (ctx.n * std)
-        return np.where(std == 0, 0, d).astype(d.dtype, copy=False)
+        return get_array_module(g).where(std == 0, 0, d).astype(d.dtype, copy=False)
 
 
 class Amax(Function):
@@ -134,18 +140,20 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False, minimum=False):
+        xp = get_array_module(a)
         axes = normalize_axis(axis, a.ndim)
-        f = np.min if minimum else np.max
-        out = np.asarray(f(a, axis=axes, keepdims=keepdims))
+        f = xp.min if minimum else xp.max
+        out = xp.asarray(f(a, axis=axes, keepdims=keepdims))
         ctx.a, ctx.axes, ctx.keep, ctx.out = a, axes, keepdims, out
         return out
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         a = ctx.a
         hit = a == _expand(ctx.out, a.shape, ctx.axes, ctx.keep)
         count = hit.sum(axis=ctx.axes, keepdims=True)
-        return np.where(hit, _expand(g, a.shape, ctx.axes, ctx.keep) / count, 0).astype(g.dtype)
+        return xp.where(hit, _expand(g, a.shape, ctx.axes, ctx.keep) / count, 0).astype(g.dtype)
 
 
 class TakeAlongAxis(Function):
@@ -180,20 +188,22 @@ class LogSumExp(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         axes = normalize_axis(axis, a.ndim)
         if a.dtype.kind == "f":  # -inf over an empty axis (as PyTorch), not a ValueError
-            m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)
+            m = xp.max(a, axis=axes, keepdims=True, initial=-np.inf)
         else:
-            m = np.max(a, axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
+            m = xp.max(a, axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):  # log 0 = -inf: all -inf (or empty) slices
-            out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+            out = xp.log(xp.sum(xp.exp(a - m), axis=axes, keepdims=True)) + m
         ctx.a, ctx.axes, ctx.keep, ctx.full = a, axes, keepdims, out
-        return out if keepdims else np.squeeze(out, axis=axes)
+        return out if keepdims else xp.squeeze(out, axis=axes)
 
     @staticmethod
     def backward(ctx, g):
-        return _expand(g, ctx.a.shape, ctx.axes, ctx.keep) * np.exp(ctx.a - ctx.full)
+        xp = get_array_module(g)
+        return _expand(g, ctx.a.shape, ctx.axes, ctx.keep) * xp.exp(ctx.a - ctx.full)
 
 
 class Prod(Function):
@@ -202,14 +212,15 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         ctx.a, ctx.axis, ctx.keep = a, axis, keepdims
-        return np.asarray(np.prod(a, axis=axis, keepdims=keepdims))
+        return xp.asarray(xp.prod(a, axis=axis, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
         a, axis = ctx.a, ctx.axis
         if a.size == 0:
-            return np.zeros(a.shape, g.dtype)
+            return get_array_module(g).zeros(a.shape, g.dtype)
         if axis is None:
             flat = a.reshape(-1)
             others = _exclusive_prod(flat, 0).reshape(a.shape)
@@ -221,8 +232,9 @@ class Prod(Function):
 
 def _exclusive_prod(a, axis):
     """prod_{j != i} a_j along ``axis`` = (prefix product before i) * (suffix product after i)."""
-    a = np.moveaxis(a, axis, -1)
-    ones = np.ones(a.shape[:-1] + (1,), a.dtype)
-    left = np.cumprod(np.concatenate([ones, a[..., :-1]], -1), -1)
-    right = np.cumprod(np.concatenate([ones, a[..., :0:-1]], -1), -1)[..., ::-1]
-    return np.moveaxis(left * right, -1, axis)
+    xp = get_array_module(a)
+    a = xp.moveaxis(a, axis, -1)
+    ones = xp.ones(a.shape[:-1] + (1,), a.dtype)
+    left = xp.cumprod(xp.concatenate([ones, a[..., :-1]], -1), -1)
+    right = xp.cumprod(xp.concatenate([ones, a[..., :0:-1]], -1), -1)[..., ::-1]
+    return xp.moveaxis(left * right, -1, axis)
