@@ -21,6 +21,7 @@ Nothing outside ``ember/ops`` knows a derivative formula.
 import numpy as np
 
 from . import grad_mode
+from ..devices import check_same_device
 from ..tensor import DEFAULT_FLOAT, Tensor
 
 _new = object.__new__
@@ -33,7 +34,7 @@ def _demote(out, arrays):
     uint8 / 255 and float32 + a 0-d float64 give float32 (the default float), not float64."""
     all_0d = all(np.ndim(a) == 0 for a in arrays)
     for a in arrays:
-        if isinstance(a, (np.ndarray, np.generic)) and a.dtype is _F64 and (a.ndim or all_0d):
+        if getattr(a, "dtype", None) is _F64 and (a.ndim or all_0d):
             return out
     return out.astype(DEFAULT_FLOAT)
 
@@ -95,6 +96,9 @@ class Function:
                                   **attrs)
                 rec = grad_mode._enabled and any(
                     isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        except TypeError:  # a device array mixed with another device's: say which two
+            check_same_device(cls.__name__.lower(), inputs)
+            raise
         except ValueError as e:
             if "could not be broadcast" not in str(e):
                 raise

@@ -78,7 +78,7 @@ def available():
 def axpy(alpha, x, y, tmp):
     """``y += alpha * x`` in place. ``tmp`` (shaped like ``y``, may be ``x`` itself when ``x``
     is a scratch buffer) is used by the NumPy fallback."""
-    fn = _axpy.get(y.dtype) if y.size >= MIN_SIZE else None
+    fn = _axpy.get(y.dtype) if y.size >= MIN_SIZE and type(y) is np.ndarray else None
     if (fn is not None and x.dtype == y.dtype and x.shape == y.shape
             and x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
         prev = _local_threads(1)
@@ -91,7 +91,7 @@ def axpy(alpha, x, y, tmp):
 
 def axpby(alpha, x, beta, y, tmp):
     """``y = alpha * x + beta * y`` in place (``tmp`` as for :func:`axpy`)."""
-    fn = _axpby.get(y.dtype) if y.size >= MIN_SIZE else None
+    fn = _axpby.get(y.dtype) if y.size >= MIN_SIZE and type(y) is np.ndarray else None
     if (fn is not None and x.dtype == y.dtype and x.shape == y.shape
             and x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
         prev = _local_threads(1)
