@@ -6,11 +6,12 @@ and Keras-style training.
 """
 import numpy as _np
 
-from .tensor import Tensor  # first: ops and autograd import it
+from .tensor import Tensor  # first: autograd and the dispatcher import it
 from .devices import device
 from . import cuda
 from .amp import autocast
 from . import autograd
+from . import dispatch  # installs Function.apply, the one dispatch point
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,

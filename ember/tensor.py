@@ -9,6 +9,7 @@ import numpy as np
 from . import backend as _backend
 from .devices import CPU as _CPU, as_device as _as_device
 from .dtypes import as_dtype as _as_dtype, is_floating_point as _is_float
+from . import ops as _ops  # primitive rules: arrays only, they never import Tensor
 
 DEFAULT_FLOAT = np.float32
 _new = object.__new__
@@ -854,6 +855,5 @@ def _ops_split(t, size, dim):
     return tuple(out)
 
 
-from . import ops as _ops  # noqa: E402  (ops import Tensor; bound after the class exists)
 from .devices import device as _Device, same_place as _same_place  # noqa: E402
 from .ops import device as _ops_device  # noqa: E402

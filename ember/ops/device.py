@@ -1,6 +1,6 @@
 """Moving between devices as a primitive, so gradients flow back to the source device."""
 from .. import backend
-from ..autograd.function import Function
+from .function import Function
 
 
 class ToDevice(Function):

@@ -5,7 +5,7 @@ broadcast, the gradient is summed back over the broadcast axes (:func:`unbroadca
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 _ZEROS = {}

@@ -5,7 +5,7 @@ may be picked more than once (``x[[0, 0]]``), so contributions are added with ``
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 def is_basic(index):

@@ -6,7 +6,7 @@ and medium tensors.
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 class Linear(Function):

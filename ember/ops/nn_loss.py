@@ -6,7 +6,7 @@ give finite losses and gradients, and both return the simple closed-form gradien
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 from .nn_activation import log_softmax
 
 
