@@ -166,7 +166,7 @@ def apply(cls, *inputs, **attrs):
             return _wrap_many(ctx, cls, inputs, out, rec)
         if isinstance(out, np.generic):  # NumPy gives scalars for 0-d results; keep arrays
             out = np.asarray(out)
-    if out.dtype is _F64:
+    if out.dtype is _F64 and not cls.exact_dtype:
         out = _demote(out, [x.data if isinstance(x, Tensor) else x for x in inputs])
     if rec and cls.differentiable:
         return _record(ctx, cls, inputs, out)

@@ -301,41 +301,41 @@ class Tensor:
         return _ops.Abs.apply(self)
 
     def __floordiv__(self, o):
-        return Tensor(self.data // _data(o))
+        return _ops.FloorDivide.apply(self, o)
 
     def __mod__(self, o):
-        return Tensor(self.data % _data(o))
+        return _ops.Remainder.apply(self, o)
 
     # comparisons: not differentiable, give bool tensors
     def __eq__(self, o):
-        return Tensor(self.data == _data(o))
+        return _ops.Equal.apply(self, o)
 
     def __ne__(self, o):
-        return Tensor(self.data != _data(o))
+        return _ops.NotEqual.apply(self, o)
 
     def __lt__(self, o):
-        return Tensor(self.data < _data(o))
+        return _ops.Less.apply(self, o)
 
     def __le__(self, o):
-        return Tensor(self.data <= _data(o))
+        return _ops.LessEqual.apply(self, o)
 
     def __gt__(self, o):
-        return Tensor(self.data > _data(o))
+        return _ops.Greater.apply(self, o)
 
     def __ge__(self, o):
-        return Tensor(self.data >= _data(o))
+        return _ops.GreaterEqual.apply(self, o)
 
     def __and__(self, o):
-        return Tensor(self.data & _data(o))
+        return _ops.BitwiseAnd.apply(self, o)
 
     def __or__(self, o):
-        return Tensor(self.data | _data(o))
+        return _ops.BitwiseOr.apply(self, o)
 
     def __xor__(self, o):
-        return Tensor(self.data ^ _data(o))
+        return _ops.BitwiseXor.apply(self, o)
 
     def __invert__(self):
-        return Tensor(~self.data)
+        return _ops.BitwiseNot.apply(self)
 
     # ---- in place -----------------------------------------------------------------------
     def _inplace(self, name, fn, other=None):
@@ -426,7 +426,10 @@ class Tensor:
         self._vb[0] += 1
 
     def __getitem__(self, index):
-        return _ops.GetItem.apply(self, index=_ops.normalize_index(index, Tensor))
+        template, arrays = _ops.split_index(index, Tensor)
+        if arrays:
+            return _ops.GetItem.apply(self, *arrays, index=template)
+        return _ops.GetItem.apply(self, index=template)
 
     def __iter__(self):
         if self.data.ndim == 0:
@@ -474,7 +477,7 @@ class Tensor:
                 (isinstance(max, Tensor) and max.requires_grad):
             out = self if min is None else _ops.Maximum.apply(self, min)
             return out if max is None else _ops.Minimum.apply(out, max)
-        return _ops.Clip.apply(self, lo=_data(min), hi=_data(max))
+        return _ops.Clip.apply(self, min, max)
 
     clamp = clip
 
@@ -501,47 +504,45 @@ class Tensor:
 
     # non-differentiable
     def sign(self):
-        return Tensor(np.sign(self.data))
+        return _ops.Sign.apply(self)
 
     def floor(self):
-        return Tensor(np.floor(self.data))
+        return _ops.Floor.apply(self)
 
     def ceil(self):
-        return Tensor(np.ceil(self.data))
+        return _ops.Ceil.apply(self)
 
     def round(self, decimals=0):
-        return Tensor(np.round(self.data, decimals))
+        return _ops.Round.apply(self, decimals=decimals)
 
     def isnan(self):
-        return Tensor(np.isnan(self.data))
+        return _ops.IsNan.apply(self)
 
     def isfinite(self):
-        return Tensor(np.isfinite(self.data))
+        return _ops.IsFinite.apply(self)
 
     def any(self):
-        return Tensor(_backend.get_array_module(self.data).asarray(self.data.any()))
+        return _ops.Any.apply(self)
 
     def all(self):
-        return Tensor(_backend.get_array_module(self.data).asarray(self.data.all()))
+        return _ops.All.apply(self)
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         d = _dim_arg(dim, axis, "argmax")
-        xp = _backend.get_array_module(self.data)
-        return Tensor(xp.asarray(xp.argmax(self.data, axis=d, keepdims=_keep_arg(keepdim, keepdims))))
+        return _ops.ArgMax.apply(self, axis=d, keepdims=_keep_arg(keepdim, keepdims))
 
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         d = _dim_arg(dim, axis, "argmin")
-        xp = _backend.get_array_module(self.data)
-        return Tensor(xp.asarray(xp.argmin(self.data, axis=d, keepdims=_keep_arg(keepdim, keepdims))))
+        return _ops.ArgMax.apply(self, axis=d, keepdims=_keep_arg(keepdim, keepdims), minimum=True)
 
     def astype(self, dtype):
         """Cast; differentiable between floating types, a plain (graph-cutting) cast otherwise."""
         dtype = _as_dtype(dtype)
         if dtype == self.data.dtype:
             return self
-        if self.requires_grad and _is_float(dtype):
+        if _is_float(dtype):
             return _ops.Cast.apply(self, dtype=dtype)
-        return Tensor(self.data.astype(dtype))
+        return _ops.Cast.apply(self.detach() if self.requires_grad else self, dtype=dtype)
 
     type = astype
 
@@ -735,9 +736,11 @@ class Tensor:
         return self
 
     def masked_fill(self, mask, value):
-        mask = _data(mask)
-        xp = _backend.get_array_module(self.data)
-        return _ops.Where.apply(mask, Tensor(xp.asarray(value, self.data.dtype)), self)
+        if not isinstance(mask, Tensor):
+            mask = np.asarray(mask, bool)
+        # the fill value is a scalar constant input (not a tensor; a NumPy scalar, which
+        # device arrays accept as CuPy does): it may be -inf on purpose
+        return _ops.Where.apply(mask, self.data.dtype.type(value), self)
 
 
 class _HookHandle:
@@ -829,9 +832,7 @@ def _extreme(t, dim, keepdim, axis, keepdims, minimum):
     if dim is None:  # full reduction or NumPy's axis=: values only
         return _ops.Amax.apply(t, axis=axis, keepdims=keep, minimum=minimum)
     values = _ops.Amax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
-    xp = _backend.get_array_module(t.data)
-    f = xp.argmin if minimum else xp.argmax
-    indices = Tensor(xp.asarray(f(t.data, axis=dim, keepdims=keep)))
+    indices = _ops.ArgMax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
     return _ops.MinMaxResult(values, indices)
 
 

@@ -48,6 +48,8 @@ class Function:
       view: the output may share memory with the first input (reshape, transpose, slicing...).
       differentiable: False for ops with no gradient (comparisons, argmax, random draws):
         their outputs never record a node.
+      exact_dtype: the output dtype is the op's explicit choice (a cast): no PyTorch-style
+        demotion of float64 results (see ``ember.dispatch``).
     """
 
     __slots__ = ("parents", "needs", "vchecks", "__dict__")
@@ -55,6 +57,7 @@ class Function:
     saves_output = False
     view = False
     differentiable = True
+    exact_dtype = False
 
     @staticmethod
     def forward(ctx, *arrays, **attrs):  # pragma: no cover - abstract
