@@ -76,6 +76,19 @@ def _fake_index(idx):
     return _unwrap(idx, "indexing", allow_host=True)
 
 
+class _IndexArg:
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+# functions whose arguments after the first are sizes/positions, not data: CuPy reads host
+# arrays there (it converts them to Python ints), so the fake does too
+_STATIC_ARRAY_ARGS = {"split", "array_split", "pad", "tile", "reshape", "broadcast_to",
+                      "transpose", "expand_dims", "repeat"}
+
+
 class FakeArray:
     """An array on the fake device. ``asnumpy(x)`` gives its values on the host."""
 
@@ -95,12 +108,14 @@ class FakeArray:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        if method == "at" and len(inputs) > 1:  # ufunc.at(a, index, b): a host index is fine
+            inputs = (inputs[0], _IndexArg(_fake_index(inputs[1]))) + inputs[2:]
         for x in inputs:
-            if not (type(x) is FakeArray or isinstance(x, _GENERIC)):
+            if not (type(x) is FakeArray or type(x) is _IndexArg or isinstance(x, _GENERIC)):
                 if type(x) is np.ndarray:
                     raise _host_error(what)
                 return NotImplemented
-        args = _unwrap(inputs, what)
+        args = tuple(x.index if type(x) is _IndexArg else _unwrap(x, what) for x in inputs)
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = _unwrap(out, what)
@@ -113,7 +128,12 @@ class FakeArray:
 
     def __array_function__(self, func, types, args, kwargs):
         what = f"numpy.{func.__name__}"
-        res = func(*_unwrap(args, what), **_unwrap(kwargs, what))
+        if func.__name__ in _STATIC_ARRAY_ARGS and args:
+            # index-like arguments (split points, pad widths...) may be host arrays, as in CuPy
+            args = (_unwrap(args[0], what),) + _unwrap(args[1:], what, allow_host=True)
+            res = func(*args, **_unwrap(kwargs, what, allow_host=True))
+        else:
+            res = func(*_unwrap(args, what), **_unwrap(kwargs, what))
         out = kwargs.get("out")
         return out if out is not None else _wrap(res)
 
