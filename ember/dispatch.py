@@ -36,6 +36,7 @@ __all__ = ["DispatchMode", "RecordingMode", "apply", "current_modes"]
 _new = object.__new__
 _F64 = np.dtype(np.float64)
 _ndarray = np.ndarray
+_SCALARS = (np.generic, int, float, complex)  # host numbers (operators on two Python numbers)
 
 
 class _ModeStack(threading.local):
@@ -164,7 +165,7 @@ def apply(cls, *inputs, **attrs):
     if out.__class__ is not _ndarray:
         if out.__class__ is tuple:  # several outputs (batch statistics, a new random state)
             return _wrap_many(ctx, cls, inputs, out, rec)
-        if isinstance(out, np.generic):  # NumPy gives scalars for 0-d results; keep arrays
+        if isinstance(out, _SCALARS):  # NumPy gives scalars for 0-d results; keep arrays
             out = np.asarray(out)
     if out.dtype is _F64 and not cls.exact_dtype:
         out = _demote(out, [x.data if isinstance(x, Tensor) else x for x in inputs])

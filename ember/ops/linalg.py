@@ -4,6 +4,7 @@ For C = A B: dL/dA = dL/dC B^T and dL/dB = A^T dL/dC, summed over broadcast batc
 """
 import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
 from .elementwise import unbroadcast
 
@@ -23,15 +24,18 @@ def _check(a, b):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
+        xp = get_array_module(a)
         ctx.a, ctx.b = a, b
         try:
-            return np.matmul(a, b)
+            return xp.matmul(a, b)
         except ValueError:
-            _check(np.asarray(a), np.asarray(b))
+            _check(a if hasattr(a, "ndim") else np.asarray(a),
+                   b if hasattr(b, "ndim") else np.asarray(b))
             raise
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         a, b = ctx.a, ctx.b
         if a.ndim == 2 and b.ndim == 2:  # the common case, no reshaping
             ga = g @ b.T if ctx.needs[0] else None
@@ -43,12 +47,12 @@ class MatMul(Function):
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
         if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g2 = xp.expand_dims(g2, -2)
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = xp.expand_dims(g2, -1)
         ga = gb = None
         if ctx.needs[0]:
-            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape)
+            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape)
             if a.ndim == 1:
                 ga = ga.reshape(a.shape)
         if ctx.needs[1]:
@@ -58,7 +62,7 @@ class MatMul(Function):
                 k = a2.shape[-1]
                 gb = a2.reshape(-1, k).T @ g2.reshape(-1, g2.shape[-1])
             else:
-                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape)
+                gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape)
             if b.ndim == 1:
                 gb = gb.reshape(b.shape)
         return ga, gb
