@@ -44,7 +44,9 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """Elementwise ``a`` where ``condition`` else ``b`` (differentiable in a and b)."""
-    return _ops.Where.apply(np.asarray(_data(condition), bool), a, b)
+    if isinstance(condition, Tensor):  # stays where it is (a device mask is not copied)
+        return _ops.Where.apply(condition if condition.dtype == bool else condition.bool(), a, b)
+    return _ops.Where.apply(np.asarray(condition, bool), a, b)
 
 
 def clip(x, min=None, max=None):

@@ -298,7 +298,10 @@ class _FakeUfunc:
 
     def __getattr__(self, name):
         attr = getattr(self._uf, name)
-        if name in ("reduce", "accumulate", "outer", "at", "reduceat"):
+        if name == "at":  # at(a, index, b): the index may be a host array, as in CuPy
+            return lambda a, index, *rest, **k: self._call(
+                lambda x, *r, **kw: attr(x, _fake_index(index), *r, **kw), name, (a,) + rest, k)
+        if name in ("reduce", "accumulate", "outer", "reduceat"):
             return lambda *a, **k: self._call(attr, name, a, k)
         return attr
 

@@ -155,3 +155,33 @@ def test_float16_and_bfloat16_tensors():
     np.testing.assert_array_equal(b.grad.float().numpy(), [3.0, 3.0])
     assert ember.tensor([1.0]).bfloat16().dtype == ember.bfloat16
     assert ember.randn(2, dtype="bfloat16").dtype == ember.bfloat16
+
+
+def test_a_host_numpy_call_in_a_rule_fails_here():
+    """What the fake device is for: rules that would break on a GPU break in CI."""
+    from ember.ops.function import Function
+    from ember.testing.device_check import compare_fn, run_fn
+
+    class HostAlloc(Function):  # allocates with np.* instead of the inputs' array module
+        @staticmethod
+        def forward(ctx, a):
+            return a * np.ones(a.shape, a.dtype)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class HostScalar(Function):  # turns a reduction into a host array
+        @staticmethod
+        def forward(ctx, a):
+            return np.asarray(a.sum())
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    compare_fn(lambda m, a: HostAlloc.apply(a), [np.ones(3)], "cpu")  # fine on the host
+    with pytest.raises(fake_device.DeviceMixError, match="host numpy.ndarray"):
+        compare_fn(lambda m, a: HostAlloc.apply(a), [np.ones(3)], "fake")
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        run_fn(lambda m, a: HostScalar.apply(a), [np.ones(3)], "fake")
