@@ -14,6 +14,8 @@ knows its array module, how to move arrays between the host and the device, and 
 an array lives on. ``ember.device`` and ``Tensor.to`` go through :func:`get_backend` and
 :func:`move`; CuPy is imported only when a CUDA device is asked for.
 """
+import contextlib
+
 import numpy as np
 
 _MODULES = {}  # array type -> array module
@@ -67,7 +69,13 @@ class Backend:
         """Copy a device array to a host NumPy array."""
         raise NotImplementedError
 
+    def on(self, index):
+        """Context manager selecting device ``index`` while arrays are made (a no-op here)."""
+        return contextlib.nullcontext()
+
     def check_index(self, index):
+        if index is None:  # the current device
+            return
         n = self.device_count()
         if not 0 <= index < n:
             raise RuntimeError(f"device '{self.type}:{index}' does not exist: this machine has "
@@ -139,7 +147,10 @@ class CupyBackend(Backend):
 
     def check_index(self, index):
         self.require()
-        super().check_index(index or 0)
+        super().check_index(index)
+
+    def on(self, index):
+        return self.require().cuda.Device(index or 0)
 
     def from_host(self, array, index):
         cp = self.require()
@@ -208,4 +219,6 @@ def move(array, dev):
     if same_place(src, dev):
         return array
     host = to_host(array)
-    return get_backend(dev.type).from_host(host, dev.index)
+    b = get_backend(dev.type)
+    b.check_index(dev.index)
+    return b.from_host(host, dev.index)

@@ -18,15 +18,16 @@ def _dt(dtype, default=DEFAULT_FLOAT):
     return as_dtype(default if dtype is None else dtype)
 
 
-def _xp(device):
-    """(array module, device) for a ``device=`` argument; (numpy, None) for the host."""
+def _make(device, name, *args):
+    """``xp.<name>(*args)`` with the array module of ``device`` (NumPy for None/cpu), made on
+    that device (its index checked, the GPU selected while allocating)."""
     if device is None:
-        return np, None
+        return getattr(np, name)(*args)
     dev = as_device(device)
-    if dev.type == "cpu":
-        _backend.get_backend("cpu").check_index(dev.index)
-        return np, None
-    return _backend.get_backend(dev.type).module(), dev
+    b = _backend.get_backend(dev.type)
+    b.check_index(dev.index)
+    with b.on(dev.index):
+        return getattr(b.module(), name)(*args)
 
 
 def _on(arr, device):
@@ -69,18 +70,15 @@ def from_numpy(array):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    xp, _ = _xp(device)
-    return Tensor(xp.zeros(_size(size), _dt(dtype)), requires_grad=requires_grad)
+    return Tensor(_make(device, "zeros", _size(size), _dt(dtype)), requires_grad=requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    xp, _ = _xp(device)
-    return Tensor(xp.ones(_size(size), _dt(dtype)), requires_grad=requires_grad)
+    return Tensor(_make(device, "ones", _size(size), _dt(dtype)), requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    xp, _ = _xp(device)
-    return Tensor(xp.empty(_size(size), _dt(dtype)), requires_grad=requires_grad)
+    return Tensor(_make(device, "empty", _size(size), _dt(dtype)), requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -89,8 +87,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
                  not isinstance(fill_value, bool) else
                  np.bool_ if isinstance(fill_value, bool) else DEFAULT_FLOAT)
     size = (size,) if isinstance(size, int) else tuple(size)
-    xp, _ = _xp(device)
-    return Tensor(xp.full(size, fill_value, _dt(dtype)), requires_grad=requires_grad)
+    return Tensor(_make(device, "full", size, fill_value, _dt(dtype)),
+                  requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -111,8 +109,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    xp, _ = _xp(device)
-    return Tensor(xp.eye(n, m, dtype=_dt(dtype)), requires_grad=requires_grad)
+    return Tensor(_make(device, "eye", n, m, 0, _dt(dtype)), requires_grad=requires_grad)
 
 
 def _like(t, dtype):
