@@ -135,3 +135,35 @@ def test_float16_autocast_mlp_matches_float32_accuracy_on_fashion_mnist():
     acc16 = _train_mlp(True)
     assert acc32 > 0.70  # one epoch on 8k images learned (chance is 0.10)
     assert abs(acc16 - acc32) <= 0.01, (acc16, acc32)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the first steps overflow on purpose
+def test_autocast_and_grad_scaler_on_the_test_device():
+    import ember.testing.fake_device  # noqa: F401
+    from ember.testing.device_check import host
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    ember.manual_seed(0)
+    base = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    runs = []
+    for dev in ("cpu", "fake"):
+        import copy
+        m = copy.deepcopy(base).to(dev)
+        opt = ember.optim.SGD(m.parameters(), lr=0.1)
+        scaler = ember.amp.GradScaler(init_scale=2.0 ** 20)
+        for _ in range(4):
+            with ember.autocast(dev, dtype=ember.float16):
+                h = m[0](ember.tensor(x, device=dev))
+                assert h.dtype == F16 and h.device.type == dev
+                loss = F.cross_entropy(m[2](m[1](h)), ember.tensor(y, device=dev))
+                assert loss.dtype == np.float32
+            opt.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        runs.append((scaler.get_scale(), [host(p) for p in m.parameters()]))
+    assert runs[0][0] == runs[1][0] < 2.0 ** 20  # 2**20 overflows float16 grads: skipped
+    moved = [np.abs(a - host(p)).max() for a, p in zip(runs[0][1], base.parameters())]
+    assert max(moved) > 1e-3  # ... and the later steps, at a lower scale, were taken
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
