@@ -17,10 +17,11 @@ from .. import backend
 
 
 def host(t) -> np.ndarray:
-    """The values of a tensor (or array) as a host NumPy array."""
+    """A host NumPy copy of a tensor's (or array's) values (a copy also on the CPU, so later
+    in-place changes cannot alter it)."""
     if isinstance(t, ember.Tensor):
         t = t.detach().data
-    return np.asarray(backend.to_host(t))
+    return np.array(backend.to_host(t), copy=True)
 
 
 def _on(dev, t, what):

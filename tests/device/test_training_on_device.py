@@ -151,3 +151,45 @@ def test_checkpoint_round_trip_from_device(device, tmp_path):
     np.testing.assert_array_equal(host(m(x)), host(m2(x)))
     for s1, s2 in zip(opt.state.values(), opt2.state.values()):
         np.testing.assert_array_equal(host(s1["exp_avg"]), host(s2["exp_avg"]))
+
+
+def _lbfgs_run(dev):
+    params = [ember.tensor(a, device=dev, requires_grad=True) for a in INIT]
+    opt = ember.optim.LBFGS(params, lr=0.5, max_iter=5, line_search_fn="strong_wolfe")
+    x, y = ember.tensor(X, device=dev), ember.tensor(Y, device=dev)
+
+    def closure():
+        opt.zero_grad()
+        w, b, v = params
+        r = (x @ w + b).tanh() @ v - y
+        loss = (r * r).mean()
+        loss.backward()
+        return loss
+    for _ in range(2):
+        opt.step(closure)
+    opt.load_state_dict(opt.state_dict())  # state goes back onto the device
+    opt.step(closure)
+    return [host(p) for p in params]
+
+
+def test_lbfgs_matches_cpu(device):
+    for a, b in zip(_lbfgs_run(device), _lbfgs_run("cpu")):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_parameter_averaging_on_device(device):
+    from ember.optim.averaging import ExponentialMovingAverage
+    outs = []
+    for dev in ("cpu", device):
+        ember.manual_seed(0)
+        m = nn.Linear(3, 2).to(dev)
+        ema = ExponentialMovingAverage(m, decay=0.5)
+        opt = ember.optim.SGD(m.parameters(), lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            m(ember.ones(4, 3, device=dev)).sum().backward()
+            opt.step()
+            ema.update()
+        with ema.average_parameters():
+            outs.append(host(m.weight))
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-6)
