@@ -172,7 +172,8 @@ class Tensor:
         return int(self.data)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(_backend.to_host(self.data), separator=", ", precision=4,
+                               prefix="tensor(")
         extra = []
         if self.data.dtype != DEFAULT_FLOAT and self.data.dtype != np.int64:
             extra.append(f"dtype={self.data.dtype}")
@@ -382,11 +383,14 @@ class Tensor:
         src_arr = _data(src)
         if _backend.is_array(src_arr) and type(src_arr) is not type(self.data):
             src_arr = _backend.move(src_arr, self.device)
-        if np.shape(src_arr) != self.data.shape:
+        src_shape = getattr(src_arr, "shape", None)
+        if src_shape is None:
+            src_shape = np.shape(src_arr)
+        if src_shape != self.data.shape:
             try:
                 np.broadcast_to(src_arr, self.data.shape)
             except ValueError:
-                raise ValueError(f"copy_: source shape {np.shape(src_arr)} does not broadcast "
+                raise ValueError(f"copy_: source shape {src_shape} does not broadcast "
                                  f"to {self.data.shape}") from None
         return self._inplace("copy_", _copyto, src_arr)
 

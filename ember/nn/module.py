@@ -402,8 +402,9 @@ class Module:
         mismatched = []
         for k, t in own.items():
             if k in state_dict:
-                shp = tuple(np.shape(state_dict[k].data if isinstance(state_dict[k], Tensor)
-                                     else state_dict[k]))
+                v = state_dict[k]
+                # .shape first: device arrays have it, and np.shape may not dispatch for them
+                shp = tuple(v.shape) if hasattr(v, "shape") else tuple(np.shape(v))
                 if shp != t.shape:
                     mismatched.append(f"{k}: checkpoint has shape {shp}, model has {t.shape}")
         problems = []

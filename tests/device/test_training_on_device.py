@@ -193,3 +193,10 @@ def test_parameter_averaging_on_device(device):
         with ema.average_parameters():
             outs.append(host(m.weight))
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-6)
+
+
+def test_summary_of_a_model_on_device(device, capsys):
+    m = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).to(device)
+    info = ember.summary(m, (4,))
+    assert "Linear-1" in capsys.readouterr().out and info is not None
+    assert all(p.device.type == ember.device(device).type for p in m.parameters())
