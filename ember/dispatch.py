@@ -185,15 +185,21 @@ def apply(cls, *inputs, **attrs):
 def _wrap_many(ctx, cls, inputs, outs, rec):
     """Several outputs: the first is the differentiable one (recorded as usual); the others
     are plain tensors outside the graph (state such as running statistics, random state)."""
-    first = outs[0]
-    if isinstance(first, np.generic):
-        first = np.asarray(first)
-    if rec and cls.differentiable:
-        head = _record(ctx, cls, inputs, first)
-    else:
-        head = Tensor(first)
-    return (head,) + tuple(Tensor(np.asarray(o) if isinstance(o, np.generic) else o)
-                           for o in outs[1:])
+    outs = [np.asarray(o) if isinstance(o, _SCALARS) else o for o in outs]
+    head = _record(ctx, cls, inputs, outs[0]) if rec and cls.differentiable else _plain(outs[0])
+    return (head,) + tuple(_plain(o) for o in outs[1:])
+
+
+def _plain(out):
+    """A tensor outside the graph around ``out`` (an array of any library, not copied)."""
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t.requires_grad = False
+    t._ctx = None
+    t._vb = [0]
+    t._hooks = None
+    return t
 
 
 def _record(ctx, cls, inputs, out):

@@ -24,10 +24,9 @@ def _check(a, b):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        xp = get_array_module(a)
         ctx.a, ctx.b = a, b
         try:
-            return xp.matmul(a, b)
+            return a @ b  # the operator: the arrays' own library, no module lookup
         except ValueError:
             _check(a if hasattr(a, "ndim") else np.asarray(a),
                    b if hasattr(b, "ndim") else np.asarray(b))
@@ -35,7 +34,6 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = get_array_module(g)
         a, b = ctx.a, ctx.b
         if a.ndim == 2 and b.ndim == 2:  # the common case, no reshaping
             ga = g @ b.T if ctx.needs[0] else None
@@ -43,6 +41,7 @@ class MatMul(Function):
             return ga, gb
         if a.ndim == 1 and b.ndim == 1:  # dot product
             return (g * b if ctx.needs[0] else None), (g * a if ctx.needs[1] else None)
+        xp = get_array_module(g)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g

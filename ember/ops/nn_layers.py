@@ -13,20 +13,18 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None):
-        xp = get_array_module(x)
         ctx.x, ctx.w, ctx.has_b = x, w, b is not None
-        out = xp.matmul(x, w.T)
+        out = x @ w.T  # operators: the arrays' own library
         if b is not None:
             out += b
         return out
 
     @staticmethod
     def backward(ctx, g):
-        xp = get_array_module(g)
         x, w = ctx.x, ctx.w
         gx = gw = gb = None
         if ctx.needs[0]:
-            gx = xp.matmul(g, w)
+            gx = g @ w
         g2 = g.reshape(-1, g.shape[-1])
         if ctx.needs[1]:
             gw = g2.T @ x.reshape(-1, x.shape[-1])
@@ -43,6 +41,9 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, mask):
+        xp = get_array_module(x)
+        if xp is not get_array_module(mask):  # masks are drawn on the host (NumPy's stream)
+            mask = xp.asarray(mask)
         ctx.mask = mask
         return x * mask
 
