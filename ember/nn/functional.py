@@ -129,8 +129,6 @@ def dropout(x, p=0.5, training=True, inplace=False):
     mask, state = _rnd.DropoutMask.apply(_random.get_state(), shape=tuple(x.shape), p=float(p),
                                          dtype=x.dtype)
     _random.set_state(state.data)
-    if type(x.data) is not np.ndarray:  # drawn on the host (same masks on every device): move
-        mask = mask.to(x.device)
     return _lay.Dropout.apply(x, mask)
 
 
