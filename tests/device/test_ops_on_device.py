@@ -5,6 +5,7 @@ import pytest
 
 import ember
 from ember.testing.device_check import compare_fn
+from tests.core.test_edges_vs_torch import CASES as EDGE_CASES
 from tests.core.test_ops_grad import CASES
 
 
@@ -44,3 +45,30 @@ def test_non_differentiable_methods_stay_on_device(device):
     assert x.argmax().item() == 3 and x.sum().item() == 2.5
     assert x.tolist() == [[1.5, -2.0], [0.0, 3.0]]
     assert "device='fake:0'" in repr(x) if device == "fake" else True
+
+
+def _run_edge(fn, inputs, nograd, dev):
+    import warnings
+    from ember.testing.device_check import host
+    grads = [a.dtype.kind == "f" and i not in nograd for i, a in enumerate(inputs)]
+    ts = [ember.tensor(a.copy(), device=dev, requires_grad=g) for a, g in zip(inputs, grads)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(ember, *ts)
+        g = np.random.default_rng(0).uniform(0.5, 1.5, tuple(out.shape)).astype(inputs[0].dtype)
+        out.backward(ember.tensor(g, device=dev))
+    assert out.device.type == ember.device(dev).type
+    return host(out), [host(t.grad) if t.grad is not None else None for t in ts]
+
+
+@pytest.mark.parametrize("fn,inputs,nograd,warns", EDGE_CASES)
+def test_edge_cases_match_cpu(fn, inputs, nograd, warns, device):
+    """The edge sweep (zeros, infinities, ties, empty reductions) gives the same values,
+    NaNs and gradients on the device as on the CPU."""
+    ref, ref_g = _run_edge(fn, inputs, nograd, "cpu")
+    out, out_g = _run_edge(fn, inputs, nograd, device)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-300, equal_nan=True)
+    for a, b in zip(out_g, ref_g):
+        assert (a is None) == (b is None)
+        if b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300, equal_nan=True)
