@@ -200,3 +200,24 @@ def test_summary_of_a_model_on_device(device, capsys):
     info = ember.summary(m, (4,))
     assert "Linear-1" in capsys.readouterr().out and info is not None
     assert all(p.device.type == ember.device(device).type for p in m.parameters())
+
+
+def test_model_save_load_resume_on_device(device, tmp_path):
+    x = np.random.default_rng(0).standard_normal((32, 5)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+
+    def make():
+        ember.manual_seed(0)
+        m = ember.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2)).to(device)
+        m.compile(optimizer="adam", loss="cross_entropy")
+        return m
+    a = make()
+    a.fit(x, y, epochs=2, verbose=0)
+    a.save(tmp_path / "m")
+    b = make()
+    b.load(tmp_path / "m")  # weights and Adam state land on the device
+    for m in (a, b):
+        m.fit(x, y, epochs=3, initial_epoch=2, verbose=0)
+    for (k, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert q.device.type == ember.device(device).type
+        np.testing.assert_array_equal(host(p), host(q), err_msg=k)
