@@ -7,6 +7,9 @@ and Keras-style training.
 import numpy as _np
 
 from .tensor import Tensor  # first: autograd and the dispatcher import it
+from .devices import device
+from . import cuda
+from .amp import autocast
 from . import autograd
 from . import dispatch  # installs Function.apply, the one dispatch point
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -37,5 +40,14 @@ bool = _np.bool_
 float = float32
 double = float64
 long = int64
+half = float16
+
+
+def __getattr__(name):
+    # bfloat16 needs the optional ml_dtypes package: resolved on first use, not at import
+    if name == "bfloat16":
+        from .dtypes import bfloat16_dtype
+        return bfloat16_dtype().type
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")
 
 __version__ = "0.1.0"

@@ -27,6 +27,7 @@ import threading
 import numpy as np
 
 from .autograd import grad_mode
+from .devices import check_same_device
 from .ops.function import Function
 from .tensor import DEFAULT_FLOAT, Tensor
 
@@ -116,7 +117,7 @@ def _demote(out, arrays):
     uint8 / 255 and float32 + a 0-d float64 give float32 (the default float), not float64."""
     all_0d = all(np.ndim(a) == 0 for a in arrays)
     for a in arrays:
-        if isinstance(a, (np.ndarray, np.generic)) and a.dtype is _F64 and (a.ndim or all_0d):
+        if getattr(a, "dtype", None) is _F64 and (a.ndim or all_0d):  # host or device array
             return out
     return out.astype(DEFAULT_FLOAT)
 
@@ -150,6 +151,9 @@ def apply(cls, *inputs, **attrs):
                               **attrs)
             rec = grad_mode._enabled and any(
                 isinstance(x, Tensor) and x.requires_grad for x in inputs)
+    except TypeError:  # a device array mixed with another device's: say which two
+        check_same_device(cls.__name__.lower(), inputs)
+        raise
     except ValueError as e:
         if "could not be broadcast" not in str(e):
             raise

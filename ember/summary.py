@@ -46,6 +46,9 @@ def summary(model, input_shape, batch_size=-1, dtypes=None, print_fn=print):
     rng = np.random.default_rng(0)
     inputs = [Tensor(rng.standard_normal((2,) + tuple(s)).astype(dt) if np.dtype(dt).kind == "f"
                      else np.zeros((2,) + tuple(s), dt)) for s, dt in zip(shapes, dtypes)]
+    dev = next((p.device for p in model.parameters()), None)
+    if dev is not None and dev.type != "cpu":  # the probe batch goes where the model is
+        inputs = [t.to(dev) for t in inputs]
 
     rows, handles, counted = [], [], set()
     counters = {}

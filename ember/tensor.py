@@ -6,6 +6,9 @@ spellings (``axis``, ``keepdims``, ``astype``) are accepted too.
 """
 import numpy as np
 
+from . import backend as _backend
+from .devices import CPU as _CPU, as_device as _as_device
+from .dtypes import as_dtype as _as_dtype, is_floating_point as _is_float
 from . import ops as _ops  # primitive rules: arrays only, they never import Tensor
 
 DEFAULT_FLOAT = np.float32
@@ -17,8 +20,8 @@ def _to_array(data, dtype=None):
     Python ints int64; NumPy arrays keep their dtype unless ``dtype`` is given."""
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
-        arr = data
+    if isinstance(data, np.ndarray) or type(data) in _backend._MODULES:
+        arr = data  # host or device array: kept where it is
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
             data = _unwrap(data)
@@ -26,7 +29,7 @@ def _to_array(data, dtype=None):
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
             arr = arr.astype(DEFAULT_FLOAT)
     if dtype is not None:
-        arr = arr.astype(np.dtype(dtype), copy=False)
+        arr = arr.astype(_as_dtype(dtype), copy=False)
     if arr.dtype == object:
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                         "(ragged nested lists or non-numeric values)")
@@ -92,7 +95,13 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu" if isinstance(self.data, np.ndarray) else "cuda"
+        """The ``ember.device`` holding the data (``device(type='cpu')`` for NumPy arrays)."""
+        d = self.data
+        return _CPU if type(d) is np.ndarray else _backend.device_of(d)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
 
     @property
     def is_leaf(self):
@@ -125,6 +134,9 @@ class Tensor:
         as in PyTorch, so a graph is never silently cut: call ``.detach().numpy()``."""
         if self.requires_grad:
             raise RuntimeError("numpy(): this tensor requires grad; call tensor.detach().numpy()")
+        if type(self.data) is not np.ndarray:
+            raise TypeError(f"numpy(): can't convert a tensor on {self.device} to NumPy; copy it "
+                            "to the host first with tensor.cpu().numpy()")
         return self.data
 
     def item(self):
@@ -137,6 +149,9 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        if type(self.data) is not np.ndarray:
+            raise TypeError(f"can't convert a tensor on {self.device} to a NumPy array "
+                            "implicitly; use tensor.cpu() first")
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __float__(self):
@@ -157,10 +172,13 @@ class Tensor:
         return int(self.data)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(_backend.to_host(self.data), separator=", ", precision=4,
+                               prefix="tensor(")
         extra = []
         if self.data.dtype != DEFAULT_FLOAT and self.data.dtype != np.int64:
             extra.append(f"dtype={self.data.dtype}")
+        if type(self.data) is not np.ndarray:
+            extra.append(f"device='{self.device}'")
         if self._ctx is not None:
             extra.append(f"grad_fn=<{self._ctx.name}>")
         elif self.requires_grad:
@@ -172,7 +190,7 @@ class Tensor:
 
     # ---- autograd -----------------------------------------------------------------------
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and not _is_float(self.data.dtype):
             raise RuntimeError(f"only floating point tensors can require gradients, "
                                f"this one is {self.data.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -227,10 +245,11 @@ class Tensor:
                                    f"outputs, this one has shape {self.data.shape}. Reduce it "
                                    "first (e.g. y.sum().backward()) or pass the gradient: "
                                    "y.backward(gradient).")
-            g = np.ones(self.data.shape, self.data.dtype)
+            g = _backend.get_array_module(self.data).ones(self.data.shape, self.data.dtype)
         else:
             g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient,
                                                                               self.data.dtype)
+            g = _backend.move(g, self.device)
             if g.shape != self.data.shape:
                 raise RuntimeError(f"backward(): gradient has shape {g.shape} but the tensor "
                                    f"has shape {self.data.shape}")
@@ -360,12 +379,18 @@ class Tensor:
         return self._inplace("fill_", _fill, value)
 
     def copy_(self, src):
+        """Copy ``src``'s values in (broadcast, cast, and moved across devices as PyTorch)."""
         src_arr = _data(src)
-        if np.shape(src_arr) != self.data.shape:
+        if _backend.is_array(src_arr) and type(src_arr) is not type(self.data):
+            src_arr = _backend.move(src_arr, self.device)
+        src_shape = getattr(src_arr, "shape", None)
+        if src_shape is None:
+            src_shape = np.shape(src_arr)
+        if src_shape != self.data.shape:
             try:
                 np.broadcast_to(src_arr, self.data.shape)
             except ValueError:
-                raise ValueError(f"copy_: source shape {np.shape(src_arr)} does not broadcast "
+                raise ValueError(f"copy_: source shape {src_shape} does not broadcast "
                                  f"to {self.data.shape}") from None
         return self._inplace("copy_", _copyto, src_arr)
 
@@ -526,14 +551,45 @@ class Tensor:
 
     def astype(self, dtype):
         """Cast; differentiable between floating types, a plain (graph-cutting) cast otherwise."""
-        dtype = np.dtype(dtype)
+        dtype = _as_dtype(dtype)
         if dtype == self.data.dtype:
             return self
-        if dtype.kind == "f":
+        if _is_float(dtype):
             return _ops.Cast.apply(self, dtype=dtype)
         return _ops.Cast.apply(self.detach() if self.requires_grad else self, dtype=dtype)
 
-    to = type = astype
+    type = astype
+
+    def to(self, *args, **kwargs):
+        """PyTorch's ``to``: ``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)``,
+        ``x.to(other)`` (other's device and dtype), ``x.to(device=..., dtype=...)``.
+        Differentiable; returns ``self`` when nothing changes (``copy=True`` forces a copy)."""
+        dev, dtype, copy = _parse_to(args, kwargs)
+        out = self
+        if dev is not None and not _same_place(self.device, dev):
+            out = _to_device(out, dev)
+        if dtype is not None:
+            out = out.astype(dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self):
+        """This tensor on the host (``self`` when it already is)."""
+        return self.to(_CPU)
+
+    def cuda(self, device=None):
+        """This tensor on a CUDA GPU (``cuda:0`` unless ``device`` is given)."""
+        return self.to(_as_device("cuda" if device is None else device))
+
+    def half(self):
+        return self.astype(np.float16)
+
+    def bfloat16(self):
+        return self.astype("bfloat16")
+
+    def is_floating_point(self):
+        return _is_float(self.data.dtype)
 
     def float(self):
         return self.astype(np.float32)
@@ -552,9 +608,6 @@ class Tensor:
 
     def clone(self):
         return _ops.Mul.apply(self, 1) if self.requires_grad else Tensor(self.data.copy())
-
-    def cpu(self):
-        return self
 
     # ---- reductions -------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
@@ -699,8 +752,9 @@ class Tensor:
     def masked_fill(self, mask, value):
         if not isinstance(mask, Tensor):
             mask = np.asarray(mask, bool)
-        # the fill value is a 0-d constant input (not a tensor): it may be -inf on purpose
-        return _ops.Where.apply(mask, np.asarray(value, self.data.dtype), self)
+        # the fill value is a scalar constant input (not a tensor; a NumPy scalar, which
+        # device arrays accept as CuPy does): it may be -inf on purpose
+        return _ops.Where.apply(mask, self.data.dtype.type(value), self)
 
 
 class _HookHandle:
@@ -746,6 +800,47 @@ def _copyto(a, b):
     np.copyto(a, b, casting="unsafe")
 
 
+def _parse_to(args, kwargs):
+    """(device or None, dtype or None, copy) from ``to``'s PyTorch-style arguments."""
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = bool(kwargs.pop("copy", False))
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to(): unexpected keyword argument(s) {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dtype = a.device, a.data.dtype
+        elif a is None:
+            continue
+        elif isinstance(a, (str, _Device)) or (isinstance(a, int) and not isinstance(a, bool)):
+            try:
+                dev = _as_device(a)
+            except RuntimeError as e:
+                try:
+                    dtype = _as_dtype(a)
+                except TypeError:
+                    raise TypeError(f"to(): {a!r} is neither a device ('cpu', 'cuda', "
+                                    f"'cuda:0') nor a dtype. ({e})") from None
+        else:
+            try:
+                dtype = _as_dtype(a)
+            except TypeError:
+                raise TypeError(f"to(): expected a device, a dtype or a tensor, got "
+                                f"{a!r}") from None
+    if dev is not None:
+        dev = _as_device(dev)
+    if dtype is not None:
+        dtype = _as_dtype(dtype)
+    return dev, dtype, copy
+
+
+def _to_device(t, dev):
+    if t.requires_grad:
+        return _ops_device.ToDevice.apply(t, device=dev)
+    return Tensor(_backend.move(t.data, dev))
+
+
 def _extreme(t, dim, keepdim, axis, keepdims, minimum):
     keep = _keep_arg(keepdim, keepdims)
     if dim is None:  # full reduction or NumPy's axis=: values only
@@ -780,3 +875,6 @@ def _ops_split(t, size, dim):
         start += s
     return tuple(out)
 
+
+from .devices import device as _Device, same_place as _same_place  # noqa: E402
+from .ops import device as _ops_device  # noqa: E402

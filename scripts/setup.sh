@@ -39,6 +39,11 @@ if [ "$want_ref" = 1 ] && ! "$VPY" -c "import torch, safetensors, tensorboard" 2
   fi
 fi
 
+if ! "$VPY" -c "import ml_dtypes" 2>/dev/null; then
+  echo "[setup] installing ml_dtypes (bfloat16; the dtype tests use it)"
+  pip_install -e ".[lowp]" || echo "[setup] warning: ml_dtypes not installed; bfloat16 tests will skip" >&2
+fi
+
 fmnist=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 if [ ! -f "$fmnist" ] && [ -z "${EMBER_DATA:-}" ] && command -v apt-get >/dev/null 2>&1 \
    && [ "$(id -u)" = 0 ]; then

@@ -41,6 +41,8 @@ import sys
 
 import numpy as np
 
+from .. import backend as _backend
+
 __all__ = ["CheckpointError", "save", "load", "load_safetensors"]
 
 FORMAT_VERSION = "1"
@@ -99,7 +101,7 @@ class _Encoder:
         seen = self.by_id.get(id(obj))
         if seen is not None:
             return {tag: seen[0]}
-        arr = np.asarray(arr)
+        arr = np.asarray(_backend.to_host(arr))  # device arrays are saved from the host
         if arr.dtype.newbyteorder("=") not in _NAMES:
             where = ".".join(path) or "<root>"
             raise TypeError(f"cannot save array at {where!r}: dtype {arr.dtype} "
@@ -123,7 +125,7 @@ class _Encoder:
         if isinstance(obj, np.generic) and not isinstance(obj, np.ndarray):
             if isinstance(obj, (np.bool_, np.integer, np.floating)):
                 return self.encode(obj.item(), path)
-        if isinstance(obj, np.ndarray):
+        if isinstance(obj, np.ndarray) or _backend.is_array(obj):
             return self._array(obj, obj, "$ndarray", path)
         if _is_tensor(obj, self.tensor_cls):
             node = self._array(obj, obj.data, "$tensor", path)
@@ -389,12 +391,15 @@ def _decode(node, arrays, path, cache, depth=0, requires_grad=False):
 def load(path, map_location=None):
     """Load an object written by ``save``.
 
-    ``map_location`` exists only so PyTorch-style ``load(p, map_location="cpu")``
-    works; ember is CPU-only, so ``None``/``"cpu"`` are accepted and ignored.
-    A plain safetensors file (no ``ember.tree``) loads as a flat dict of ndarrays.
+    Tensors and arrays are saved from whatever device they are on and load on the host;
+    ``map_location`` (a device or string such as ``"cuda:0"``) puts every tensor and array
+    there instead. A plain safetensors file (no ``ember.tree``) loads as a flat dict of ndarrays.
     """
-    if map_location is not None and str(map_location) != "cpu":
-        raise ValueError(f"map_location={map_location!r}: ember only runs on the CPU")
+    if map_location is not None:
+        from ..devices import as_device
+        dev = as_device(map_location)
+        obj = load(path)
+        return obj if dev.type == "cpu" else _map_to(obj, dev)
     path = os.fspath(path)
     arrays, meta = _read_arrays(path)
     if TREE_KEY not in meta:
@@ -411,3 +416,20 @@ def load(path, map_location=None):
         return _decode(tree, arrays, path, {})
     except RecursionError:
         raise CheckpointError(f"{path}: {TREE_KEY} is nested too deeply") from None
+
+
+def _map_to(obj, dev):
+    """``obj`` with every tensor and host array moved to device ``dev``."""
+    Tensor = _tensor_class()
+    if Tensor is not None and isinstance(obj, Tensor):
+        obj.data = _backend.move(obj.data, dev)
+        return obj
+    if isinstance(obj, np.ndarray):
+        return _backend.move(obj, dev)
+    if isinstance(obj, dict):
+        return type(obj)((k, _map_to(v, dev)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [_map_to(v, dev) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_map_to(v, dev) for v in obj)
+    return obj

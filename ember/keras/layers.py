@@ -14,6 +14,7 @@ from ..nn import functional as F
 from ..nn import init
 from ..nn.module import Module
 from ..nn.parameter import Parameter
+from ..tensor import Tensor
 
 _ACTIVATIONS = {
     None: None, "linear": None,
@@ -66,6 +67,8 @@ class Layer(Module):
         if not self.built:
             self.build(tuple(x.shape[1:]))
             self.__dict__["built"] = True
+            if isinstance(x, Tensor) and x.device.type != "cpu":
+                self.to(x.device)  # weights are made where the inputs are
             self.train(self.training)  # sub-modules made by build follow this layer's mode
             if not self._trainable:
                 self.requires_grad_(False)

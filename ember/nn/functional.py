@@ -10,6 +10,7 @@ import numpy as np
 from .. import ops as _ops
 from .. import random as _random
 from ..autograd import grad_mode
+from ..backend import get_array_module
 from ..ops import discrete as _disc
 from ..ops import nn_activation as _act
 from ..ops import nn_conv as _conv
@@ -467,7 +468,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     z = _to_rows(input)
     tf = tt.reshape(-1)
     valid = tf != ignore_index          # primitives on the target: a trace takes new targets
-    tgt = _ops.Where.apply(valid, tf, np.zeros((), tf.dtype))
+    tgt = _ops.Where.apply(valid, tf, tf.dtype.type(0))  # a scalar: devices take it too
     c = z.shape[1]
     w = _arr(weight)
     if w is not None and w.shape != (c,):
@@ -483,7 +484,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.sum()
     denom = wy.sum()
     if denom.item() == 0:  # every target ignored: NaN loss (0/0) with a zero gradient, as PyTorch
-        return loss.sum() * 0 + Tensor(np.asarray(np.nan, z.dtype))
+        return loss.sum() * 0 + z.dtype.type(np.nan)  # a scalar constant: any device
     return loss.sum() / denom
 
 
@@ -536,7 +537,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if p == 2:
         h = h * h
     col = tt.reshape(n, 1)
-    other = (Tensor(np.arange(c)) != col).astype(x.dtype)    # 1 except at the target class
+    xp = get_array_module(x.data)
+    other = (Tensor(xp.arange(c)) != col).astype(x.dtype)  # 1 except at the target class
     if weight is not None:
         wt = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
         other = other * wt[col].astype(x.dtype)

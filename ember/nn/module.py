@@ -10,9 +10,19 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import backend as _backend
 from ..autograd import no_grad
+from ..dtypes import is_floating_point
 from ..tensor import Tensor
 from .parameter import Parameter
+
+
+def _convert(a, dev, dtype):
+    if dev is not None:
+        a = _backend.move(a, dev)
+    if dtype is not None and is_floating_point(a.dtype) and a.dtype != dtype:
+        a = a.astype(dtype)
+    return a
 
 
 class _Running(threading.local):
@@ -313,6 +323,59 @@ class Module:
             else:
                 p.grad.data[...] = 0
 
+    # ---- devices and dtypes -------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        """Move and/or cast every parameter and buffer in place, as PyTorch:
+        ``m.to(device)``, ``m.to(dtype)``, ``m.to(device, dtype)``, ``m.to(tensor)``.
+        Only floating tensors are cast; integer buffers (counters) keep their dtype.
+        Parameters stay the same objects (their ``.data`` and ``.grad`` are replaced), so
+        references held elsewhere stay valid; optimizer state is not moved: build the optimizer
+        after moving the model, or load its state_dict afterwards (it lands on each parameter's
+        device). Returns self."""
+        from ..tensor import _parse_to
+        dev, dtype, _ = _parse_to(args, dict(kwargs))
+        if dtype is not None and not is_floating_point(dtype):
+            raise TypeError(f"{type(self).__name__}.to: only floating dtypes are accepted, got "
+                            f"{dtype}")
+        return self._apply_arrays(lambda a: _convert(a, dev, dtype))
+
+    def _apply_arrays(self, fn):
+        """Replace the array of every parameter, gradient and buffer by ``fn(array)``."""
+        seen = set()
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is None or id(t) in seen:
+                        continue
+                    seen.add(id(t))
+                    new = fn(t.data)
+                    if new is not t.data:
+                        t.data = new
+                        t._vb[0] += 1
+                    if t.grad is not None:
+                        t.grad.data = fn(t.grad.data)
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else device)
+
+    def half(self):
+        """Cast floating parameters and buffers to float16."""
+        return self.to(np.float16)
+
+    def bfloat16(self):
+        """Cast floating parameters and buffers to bfloat16 (needs ml_dtypes)."""
+        return self.to("bfloat16")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
     # ---- state --------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """Ordered mapping name -> tensor of every parameter and persistent buffer. The tensors
@@ -339,8 +402,9 @@ class Module:
         mismatched = []
         for k, t in own.items():
             if k in state_dict:
-                shp = tuple(np.shape(state_dict[k].data if isinstance(state_dict[k], Tensor)
-                                     else state_dict[k]))
+                v = state_dict[k]
+                # .shape first: device arrays have it, and np.shape may not dispatch for them
+                shp = tuple(v.shape) if hasattr(v, "shape") else tuple(np.shape(v))
                 if shp != t.shape:
                     mismatched.append(f"{k}: checkpoint has shape {shp}, model has {t.shape}")
         problems = []

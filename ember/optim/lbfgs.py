@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .. import backend as _backend
+
 from .optimizer import Optimizer, check_nonneg
 
 __all__ = ["LBFGS"]
@@ -153,8 +155,10 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     def _load_param_state(self, p, s):
-        return {k: (v.copy() if isinstance(v, np.ndarray) else
-                    [np.array(x, copy=True) for x in v] if isinstance(v, (list, tuple)) else v)
+        dev = p.device  # state lands on the parameter's device (see Optimizer._load_param_state)
+        return {k: (_backend.move(v.copy(), dev) if _backend.is_array(v) else
+                    [_backend.move(np.array(_backend.to_host(x), copy=True), dev) for x in v]
+                    if isinstance(v, (list, tuple)) else v)
                 for k, v in s.items()}
 
     # ---- flat views of all parameters ---------------------------------------------------
@@ -163,12 +167,13 @@ class LBFGS(Optimizer):
 
     def _gather_grad(self):
         parts = []
+        xp = _backend.get_array_module(self._params[0].data)
         for p in self._params:
             if p.grad is None:
-                parts.append(np.zeros(p.data.size, self._dtype()))
+                parts.append(xp.zeros(p.data.size, self._dtype()))
             else:
-                parts.append(np.asarray(p.grad.data).reshape(-1))
-        return np.concatenate(parts).astype(self._dtype(), copy=False)
+                parts.append(p.grad.data.reshape(-1))
+        return xp.concatenate(parts).astype(self._dtype(), copy=False)
 
     def _add_step(self, t, d):
         off = 0

@@ -17,6 +17,9 @@ import math
 
 import numpy as np
 
+from .. import backend as _backend
+from ..dtypes import is_floating_point
+
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -182,11 +185,12 @@ class Optimizer:
 
     def _scratch(self, arr, k):
         """The k-th reusable temporary shaped like ``arr`` (no allocation after warm-up)."""
-        key = (arr.dtype.str, k)
+        key = (type(arr), arr.dtype.str, k)
         buf = self._pool.get(key)
         n = arr.size
         if buf is None or buf.size < n:
-            buf = self._pool[key] = np.empty(max(n, 1), arr.dtype)
+            xp = _backend.get_array_module(arr)
+            buf = self._pool[key] = xp.empty(max(n, 1), arr.dtype)
         return buf[:n].reshape(arr.shape)
 
     def _decayed_grad(self, p, g, lr, weight_decay, decoupled, maximize, out):
@@ -285,13 +289,18 @@ class Optimizer:
         self.state = new_state
 
     def _load_param_state(self, p, s):
+        """One parameter's state, copied onto the parameter's device and (floating arrays)
+        cast to its dtype, as PyTorch does, so a model moved before loading just works."""
         out = {}
+        dev = p.device
         for name, v in s.items():
             v = _copy_tree(v)
-            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim > 0:
-                v = v.astype(p.data.dtype, copy=False)
+            if _backend.is_array(v):
+                v = _backend.move(v, dev)
+                if is_floating_point(v.dtype) and v.ndim > 0:
+                    v = v.astype(p.data.dtype, copy=False)
             if name in self._param_buffers:
-                if not isinstance(v, np.ndarray) or v.shape != p.data.shape:
+                if not _backend.is_array(v) or v.shape != p.data.shape:
                     raise ValueError(f"load_state_dict: state {name!r} has shape "
                                      f"{np.shape(v)}, but its parameter has shape "
                                      f"{p.data.shape}")
@@ -312,7 +321,7 @@ class Optimizer:
 def _copy_tree(v):
     if isinstance(v, Tensor):
         return v.data.copy()
-    if isinstance(v, np.ndarray):
+    if _backend.is_array(v):
         return v.copy()
     if isinstance(v, dict):
         return {k: _copy_tree(x) for k, x in v.items()}

@@ -51,7 +51,7 @@ class SGD(Optimizer):
                     st = self.state.get(p)
                     buf = None if st is None else st.get("momentum_buffer")
                     if buf is None:
-                        buf = np.array(d, dtype=pa.dtype, copy=True)
+                        buf = d.astype(pa.dtype, copy=True)
                         self.state[p] = {"momentum_buffer": buf}
                     else:
                         axpby(1 - damp, d, mom, buf, b)

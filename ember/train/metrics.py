@@ -6,9 +6,11 @@ targets are class indices (N,) or one-hot / probability rows (N, C).
 """
 import numpy as np
 
+from ..backend import to_host as _to_host  # metrics accumulate on the host
+
 
 def _class_targets(y_true, n_classes):
-    y = np.asarray(y_true)
+    y = np.asarray(_to_host(y_true))
     if y.ndim >= 2 and y.shape[-1] == n_classes and n_classes > 1:
         return y.argmax(-1)
     return y.reshape(-1).astype(np.int64) if y.ndim > 1 else y.astype(np.int64, copy=False)
@@ -44,13 +46,13 @@ class Accuracy(Metric):
         self.total = 0
 
     def update(self, y_pred, y_true):
-        p = np.asarray(y_pred)
+        p = np.asarray(_to_host(y_pred))
         if p.ndim >= 2 and p.shape[-1] > 1:
             pred = p.argmax(-1).reshape(-1)
             true = _class_targets(y_true, p.shape[-1]).reshape(-1)
         else:
             pred = (p.reshape(-1) > self.threshold).astype(np.int64)
-            true = np.asarray(y_true).reshape(-1).round().astype(np.int64)
+            true = np.asarray(_to_host(y_true)).reshape(-1).round().astype(np.int64)
         self.correct += int((pred == true).sum())
         self.total += pred.size
 
@@ -79,7 +81,7 @@ class TopKAccuracy(Metric):
         self.total = 0
 
     def update(self, y_pred, y_true):
-        p = np.asarray(y_pred)
+        p = np.asarray(_to_host(y_pred))
         true = _class_targets(y_true, p.shape[-1])
         k = min(self.k, p.shape[-1])
         top = np.argpartition(-p, k - 1, axis=-1)[:, :k]
@@ -102,14 +104,14 @@ class _Confusion(Metric):
         self.cm = None if self.num_classes is None else np.zeros((self.num_classes,) * 2, np.int64)
 
     def update(self, y_pred, y_true):
-        p = np.asarray(y_pred)
+        p = np.asarray(_to_host(y_pred))
         if p.ndim >= 2 and p.shape[-1] > 1:
             c = p.shape[-1]
             pred, true = p.argmax(-1), _class_targets(y_true, c)
         else:
             c = 2
             pred = (p.reshape(-1) > 0.5).astype(np.int64)
-            true = np.asarray(y_true).reshape(-1).round().astype(np.int64)
+            true = np.asarray(_to_host(y_true)).reshape(-1).round().astype(np.int64)
         if self.cm is None:
             self.cm = np.zeros((c, c), np.int64)
         np.add.at(self.cm, (true, pred), 1)
@@ -163,8 +165,8 @@ class _MeanError(Metric):
         self.count = 0
 
     def update(self, y_pred, y_true):
-        p = np.asarray(y_pred, np.float64)
-        t = np.asarray(y_true, np.float64).reshape(p.shape)
+        p = np.asarray(_to_host(y_pred), np.float64)
+        t = np.asarray(_to_host(y_true), np.float64).reshape(p.shape)
         self.sum += float(self._err(p - t).sum())
         self.count += p.size
 

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import random as _random
+from ..backend import to_host
 from ..autograd import no_grad
 from ..data import DataLoader, Dataset, TensorDataset
 from ..io import load as _load
@@ -34,6 +35,25 @@ def _array(x, what):
         return x
     raise TypeError(f"{what} must be a NumPy array, a Tensor, a Dataset or a DataLoader, "
                     f"got {type(x).__name__}")
+
+
+class _OnDevice:
+    """A DataLoader whose tensors are copied to ``device`` batch by batch (Keras moves the
+    data to the model's device by itself; so does ember's fit)."""
+
+    def __init__(self, loader, device):
+        self.loader, self.device = loader, device
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            if isinstance(batch, Tensor):
+                yield batch.to(self.device)
+            else:
+                yield type(batch)(b.to(self.device) if isinstance(b, Tensor) else b
+                                  for b in batch)
 
 
 class Model(Module):
@@ -135,9 +155,29 @@ class Model(Module):
                              "loss='sparse_categorical_crossentropy'")
 
     def _loader(self, data, batch_size, shuffle):
-        if isinstance(data, DataLoader):
-            return data
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+        loader = data if isinstance(data, DataLoader) else \
+            DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+        dev = self._device()
+        return loader if dev is None else _OnDevice(loader, dev)
+
+    def to(self, *args, **kwargs):
+        """``Module.to``; the device is also remembered, so batches from fit/evaluate/predict
+        and lazily built (Keras) layers land on it."""
+        out = super().to(*args, **kwargs)
+        from ..tensor import _parse_to
+        dev = _parse_to(args, dict(kwargs))[0]
+        if dev is not None:
+            self.__dict__["_to_device"] = dev
+        return out
+
+    def _device(self):
+        """The model's device when it is not the host (batches are moved there), else None."""
+        dev = self.__dict__.get("_to_device")
+        if dev is None:
+            for p in self.parameters():
+                dev = p.device
+                break
+        return None if dev is None or dev.type == "cpu" else dev
 
     # ---- fit ---------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None,
@@ -314,19 +354,24 @@ class Model(Module):
             if xa.dtype == np.float64:
                 xa = xa.astype(np.float32)
             loader = DataLoader(TensorDataset(xa), batch_size=batch_size)
+        if self._device() is not None:
+            loader = _OnDevice(loader, self._device())
         was = self.training
         self.eval()
         outs = []
         with no_grad():
             for batch in loader:
                 xb = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outs.append(self(xb).data)
+                outs.append(to_host(self(xb).data))
         self.train(was)
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch; returns the loss."""
         xb, yb = Tensor(_array(x, "x")), Tensor(_array(y, "y"))
+        dev = self._device()
+        if dev is not None:
+            xb, yb = xb.to(dev), yb.to(dev)
         self.train()
         self._ensure_optimizer()
         loss = self.loss_fn(self(xb), yb)
