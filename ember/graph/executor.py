@@ -83,6 +83,7 @@ class Executable:
         rel = release_schedule(prog)
         self.pool: dict = {}
         self._scratch: dict = {}
+        self.last_allocated = 0
         self.steps = [self._compile(n, n in keep, readers, rel.get(n, ())) for n in prog.nodes]
         self.nodes = list(prog.nodes)
         self.feed_slots = [(orig, slot[ph]) for orig, ph in prog.feeds]
@@ -151,7 +152,11 @@ class Executable:
                 for s in rel:  # dying inputs first: the output may take one's buffer
                     _give(pool, env[s])
                 free = pool.get((shape, dtype)) if pooled else None
-                out = free.pop() if free else np.empty(shape, dtype)
+                if free:
+                    out = free.pop()
+                else:
+                    out = np.empty(shape, dtype)
+                    rt.allocated += 1
                 env[o] = run_kernel(steps_, nregs, arrays, out, scratch)
             return step
         if kind == "const":
@@ -244,6 +249,7 @@ class Executable:
             if isinstance(a, np.ndarray) and (copy or a.base is not None or id(a) in owned_ids):
                 a = a.copy()
             out.append(a)
+        self.last_allocated = rt.allocated
         if rt.retired:  # replaced variable storage is dead now: its buffer can be reused
             for a in rt.retired:
                 if id(a) not in owned_ids:
@@ -259,9 +265,10 @@ def _give(pool, a, limit=8):
 
 
 class _Run:
-    __slots__ = ("state", "ctxs", "retired")
+    __slots__ = ("state", "ctxs", "retired", "allocated")
 
     def __init__(self, state):
         self.state = state
         self.ctxs = {}
         self.retired = []
+        self.allocated = 0  # fresh buffers the elementwise kernels had to allocate

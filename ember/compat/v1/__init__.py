@@ -6,6 +6,7 @@ computed until ``Session.run``. Names, arguments and defaults follow TensorFlow 
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 
 import numpy as np
@@ -212,7 +213,7 @@ def _reduce(op, label, **extra):
           keep_dims=None):
         if axis is None:
             axis = reduction_indices
-        keep = bool(keepdims if keepdims is not None else keep_dims)
+        keep = builtins.bool(keepdims if keepdims is not None else keep_dims)
         if isinstance(axis, list):
             axis = tuple(axis)
         return _b.apply(op, input_tensor, axis=axis, keepdims=keep, name=name or label, **extra)
