@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from ... import ops as _ops
+from ...ops import nn_activation as _act
+from ...ops import nn_loss as _loss
 from ...graph import build as _b
 
 
@@ -18,25 +20,25 @@ def tanh(x, name=None):
 
 
 def softmax(logits, axis=-1, name=None, dim=None):
-    return _b.apply(_ops.Softmax, logits, axis=dim if dim is not None else axis,
+    return _b.apply(_act.Softmax, logits, axis=dim if dim is not None else axis,
                     name=name or "Softmax")
 
 
 def log_softmax(logits, axis=-1, name=None, dim=None):
-    return _b.apply(_ops.LogSoftmax, logits, axis=dim if dim is not None else axis,
+    return _b.apply(_act.LogSoftmax, logits, axis=dim if dim is not None else axis,
                     name=name or "LogSoftmax")
 
 
 def leaky_relu(features, alpha=0.2, name=None):
-    return _b.apply(_ops.LeakyRelu, features, negative_slope=alpha, name=name or "LeakyRelu")
+    return _b.apply(_act.LeakyRelu, features, negative_slope=alpha, name=name or "LeakyRelu")
 
 
 def elu(features, name=None):
-    return _b.apply(_ops.Elu, features, name=name or "Elu")
+    return _b.apply(_act.Elu, features, name=name or "Elu")
 
 
 def softplus(features, name=None):
-    return _b.apply(_ops.Softplus, features, name=name or "Softplus")
+    return _b.apply(_act.Softplus, features, name=name or "Softplus")
 
 
 def bias_add(value, bias, name=None):
@@ -64,7 +66,7 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
         raise ValueError("softmax_cross_entropy_with_logits: pass labels= and logits= by name")
     logits = _check_logits(logits, "softmax_cross_entropy_with_logits")
     labels = _b.as_value(labels, logits.dtype)
-    return _b.apply(_ops.SoftmaxCrossEntropy, logits, dyn={"probs": labels}, reduction="none",
+    return _b.apply(_loss.SoftmaxCrossEntropy, logits, dyn={"probs": labels}, reduction="none",
                     name=name or "SoftmaxCrossEntropyWithLogits")
 
 
@@ -82,5 +84,5 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
     if labels.dtype.kind not in "iu":
         raise TypeError(f"sparse_softmax_cross_entropy_with_logits: labels must be integer class "
                         f"indices, got dtype {labels.dtype}")
-    return _b.apply(_ops.SoftmaxCrossEntropy, logits, dyn={"target": labels}, reduction="none",
+    return _b.apply(_loss.SoftmaxCrossEntropy, logits, dyn={"target": labels}, reduction="none",
                     name=name or "SparseSoftmaxCrossEntropyWithLogits")
