@@ -6,8 +6,9 @@ and Keras-style training.
 """
 import numpy as _np
 
-from .tensor import Tensor  # first: ops and autograd import it
+from .tensor import Tensor  # first: autograd and the dispatcher import it
 from . import autograd
+from . import dispatch  # installs Function.apply, the one dispatch point
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
@@ -20,7 +21,7 @@ from .functions import (abs, add, amax, amin, argmax, argmin, cat, ceil, chunk, 
                         split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
                         var, where)
 from .random import initial_seed, manual_seed
-from . import data, diagnose, io, nn, optim  # noqa: E402
+from . import data, diagnose, io, nn, optim, utils  # noqa: E402
 from .io import load, save  # noqa: E402
 from .summary import summary  # noqa: E402
 from .train import Model, Sequential  # noqa: E402

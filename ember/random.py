@@ -35,3 +35,32 @@ def fork_generator():
     """A new independent Generator seeded from the global one (for background workers),
     so worker streams are repeatable under manual_seed without sharing state across threads."""
     return np.random.default_rng(_generator.integers(0, 2**63 - 1))
+
+
+_M64 = (1 << 64) - 1
+
+
+def get_state():
+    """The global generator's state as an explicit array (uint64, 6 values: PCG64's 128-bit
+    state and increment, and its buffered 32-bit draw) - what random primitives take as an
+    input and give back updated, so a replayed graph draws new numbers."""
+    st = _generator.bit_generator.state
+    if st["bit_generator"] != "PCG64":
+        raise TypeError(f"ember.random: the generator is {st['bit_generator']}, expected PCG64")
+    s, inc = st["state"]["state"], st["state"]["inc"]
+    return np.array([s >> 64, s & _M64, inc >> 64, inc & _M64, st["has_uint32"],
+                     st["uinteger"]], np.uint64)
+
+
+def set_state(state):
+    """Make the global generator continue from ``state`` (an array from :func:`get_state` or
+    from a random primitive's output)."""
+    _generator.bit_generator.state = state_dict(state)
+
+
+def state_dict(state):
+    """NumPy's PCG64 state dict for a state array."""
+    v = [int(x) for x in np.asarray(state).reshape(-1)]
+    return {"bit_generator": "PCG64", "state": {"state": (v[0] << 64) | v[1],
+                                                "inc": (v[2] << 64) | v[3]},
+            "has_uint32": v[4], "uinteger": v[5]}

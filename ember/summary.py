@@ -1,15 +1,18 @@
 """``summary(model, input_shape)``: a Keras/torchsummary-style table of a model's layers, their
-output shapes and parameter counts, found by running one forward pass with forward hooks."""
+output shapes, parameter counts and FLOPs, found by running one forward pass with forward hooks
+under :class:`ember.utils.flop_counter.FlopCounterMode`."""
 import numpy as np
 
 from .autograd import no_grad
 from .tensor import Tensor
+from .utils.flop_counter import FlopCounterMode
 
 
 class SummaryInfo(dict):
     """The numbers behind the printed table: ``layers`` (list of dicts with name, type,
-    output_shape, params, trainable), ``total_params``, ``trainable_params``,
-    ``non_trainable_params``, ``text`` (the table). Also readable as attributes."""
+    output_shape, params, trainable, flops), ``total_params``, ``trainable_params``,
+    ``non_trainable_params``, ``total_flops``, ``text`` (the table). Also readable as
+    attributes. FLOPs are per sample, forward only (FlopCounterMode's counts)."""
 
     def __getattr__(self, name):
         try:
@@ -46,6 +49,11 @@ def summary(model, input_shape, batch_size=-1, dtypes=None, print_fn=print):
 
     rows, handles, counted = [], [], set()
     counters = {}
+    fc = FlopCounterMode(display=False)
+    starts = {}
+
+    def pre_hook(module, inp):
+        starts.setdefault(id(module), []).append(fc.get_total_flops())
 
     def hook(module, inp, out):
         cls = type(module).__name__
@@ -57,20 +65,22 @@ def summary(model, input_shape, batch_size=-1, dtypes=None, print_fn=print):
             counted.add(id(p))
             params += p.data.size
             trainable += p.data.size if p.requires_grad else 0
+        flops = (fc.get_total_flops() - starts[id(module)].pop()) // len(inputs[0])
         rows.append({"name": f"{cls}-{len(rows) + 1}", "type": cls,
                      "output_shape": _shape_of(out, batch_size), "params": params,
-                     "trainable": trainable})
+                     "trainable": trainable, "flops": flops})
 
     from .nn.module import ModuleDict, ModuleList, Sequential
     for m in model.modules():
         if isinstance(m, (Sequential, ModuleList, ModuleDict)) or \
                 (m is model and any(True for _ in m.children())):
             continue
+        handles.append(m.register_forward_pre_hook(pre_hook))
         handles.append(m.register_forward_hook(hook))
     modes = {id(m): m.training for m in model.modules()}
     model.eval()
     try:
-        with no_grad():
+        with no_grad(), fc:
             model(*inputs)
     finally:
         for h in handles:
@@ -81,14 +91,18 @@ def summary(model, input_shape, batch_size=-1, dtypes=None, print_fn=print):
     all_params = {id(p): p for p in model.parameters()}
     total = sum(p.data.size for p in all_params.values())
     trainable = sum(p.data.size for p in all_params.values() if p.requires_grad)
-    line = "-" * 64
-    out = [line, f"{'Layer (type)':>20}  {'Output Shape':>25} {'Param #':>15}", "=" * 64]
+    flops = fc.get_total_flops() // len(inputs[0])
+    line = "-" * 80
+    out = [line, f"{'Layer (type)':>20}  {'Output Shape':>25} {'Param #':>15} {'FLOPs':>15}",
+           "=" * 80]
     for r in rows:
-        out.append(f"{r['name']:>20}  {str(r['output_shape']):>25} {r['params']:>15,}")
-    out += ["=" * 64, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-            f"Non-trainable params: {total - trainable:,}", line]
+        out.append(f"{r['name']:>20}  {str(r['output_shape']):>25} {r['params']:>15,} "
+                   f"{r['flops']:>15,}")
+    out += ["=" * 80, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}",
+            f"FLOPs per sample (forward, matmul/conv): {flops:,}", line]
     text = "\n".join(out)
     if print_fn is not None:
         print_fn(text)
     return SummaryInfo(layers=rows, total_params=total, trainable_params=trainable,
-                       non_trainable_params=total - trainable, text=text)
+                       non_trainable_params=total - trainable, total_flops=flops, text=text)

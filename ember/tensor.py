@@ -6,6 +6,8 @@ spellings (``axis``, ``keepdims``, ``astype``) are accepted too.
 """
 import numpy as np
 
+from . import ops as _ops  # primitive rules: arrays only, they never import Tensor
+
 DEFAULT_FLOAT = np.float32
 _new = object.__new__
 
@@ -281,41 +283,41 @@ class Tensor:
         return _ops.Abs.apply(self)
 
     def __floordiv__(self, o):
-        return Tensor(self.data // _data(o))
+        return _ops.FloorDivide.apply(self, o)
 
     def __mod__(self, o):
-        return Tensor(self.data % _data(o))
+        return _ops.Remainder.apply(self, o)
 
     # comparisons: not differentiable, give bool tensors
     def __eq__(self, o):
-        return Tensor(self.data == _data(o))
+        return _ops.Equal.apply(self, o)
 
     def __ne__(self, o):
-        return Tensor(self.data != _data(o))
+        return _ops.NotEqual.apply(self, o)
 
     def __lt__(self, o):
-        return Tensor(self.data < _data(o))
+        return _ops.Less.apply(self, o)
 
     def __le__(self, o):
-        return Tensor(self.data <= _data(o))
+        return _ops.LessEqual.apply(self, o)
 
     def __gt__(self, o):
-        return Tensor(self.data > _data(o))
+        return _ops.Greater.apply(self, o)
 
     def __ge__(self, o):
-        return Tensor(self.data >= _data(o))
+        return _ops.GreaterEqual.apply(self, o)
 
     def __and__(self, o):
-        return Tensor(self.data & _data(o))
+        return _ops.BitwiseAnd.apply(self, o)
 
     def __or__(self, o):
-        return Tensor(self.data | _data(o))
+        return _ops.BitwiseOr.apply(self, o)
 
     def __xor__(self, o):
-        return Tensor(self.data ^ _data(o))
+        return _ops.BitwiseXor.apply(self, o)
 
     def __invert__(self):
-        return Tensor(~self.data)
+        return _ops.BitwiseNot.apply(self)
 
     # ---- in place -----------------------------------------------------------------------
     def _inplace(self, name, fn, other=None):
@@ -403,7 +405,10 @@ class Tensor:
         self._vb[0] += 1
 
     def __getitem__(self, index):
-        return _ops.GetItem.apply(self, index=_ops.normalize_index(index, Tensor))
+        template, arrays = _ops.split_index(index, Tensor)
+        if arrays:
+            return _ops.GetItem.apply(self, *arrays, index=template)
+        return _ops.GetItem.apply(self, index=template)
 
     def __iter__(self):
         if self.data.ndim == 0:
@@ -451,7 +456,7 @@ class Tensor:
                 (isinstance(max, Tensor) and max.requires_grad):
             out = self if min is None else _ops.Maximum.apply(self, min)
             return out if max is None else _ops.Minimum.apply(out, max)
-        return _ops.Clip.apply(self, lo=_data(min), hi=_data(max))
+        return _ops.Clip.apply(self, min, max)
 
     clamp = clip
 
@@ -478,45 +483,45 @@ class Tensor:
 
     # non-differentiable
     def sign(self):
-        return Tensor(np.sign(self.data))
+        return _ops.Sign.apply(self)
 
     def floor(self):
-        return Tensor(np.floor(self.data))
+        return _ops.Floor.apply(self)
 
     def ceil(self):
-        return Tensor(np.ceil(self.data))
+        return _ops.Ceil.apply(self)
 
     def round(self, decimals=0):
-        return Tensor(np.round(self.data, decimals))
+        return _ops.Round.apply(self, decimals=decimals)
 
     def isnan(self):
-        return Tensor(np.isnan(self.data))
+        return _ops.IsNan.apply(self)
 
     def isfinite(self):
-        return Tensor(np.isfinite(self.data))
+        return _ops.IsFinite.apply(self)
 
     def any(self):
-        return Tensor(np.asarray(self.data.any()))
+        return _ops.Any.apply(self)
 
     def all(self):
-        return Tensor(np.asarray(self.data.all()))
+        return _ops.All.apply(self)
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         d = _dim_arg(dim, axis, "argmax")
-        return Tensor(np.asarray(np.argmax(self.data, axis=d, keepdims=_keep_arg(keepdim, keepdims))))
+        return _ops.ArgMax.apply(self, axis=d, keepdims=_keep_arg(keepdim, keepdims))
 
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         d = _dim_arg(dim, axis, "argmin")
-        return Tensor(np.asarray(np.argmin(self.data, axis=d, keepdims=_keep_arg(keepdim, keepdims))))
+        return _ops.ArgMax.apply(self, axis=d, keepdims=_keep_arg(keepdim, keepdims), minimum=True)
 
     def astype(self, dtype):
         """Cast; differentiable between floating types, a plain (graph-cutting) cast otherwise."""
         dtype = np.dtype(dtype)
         if dtype == self.data.dtype:
             return self
-        if self.requires_grad and dtype.kind == "f":
+        if dtype.kind == "f":
             return _ops.Cast.apply(self, dtype=dtype)
-        return Tensor(self.data.astype(dtype))
+        return _ops.Cast.apply(self.detach() if self.requires_grad else self, dtype=dtype)
 
     to = type = astype
 
@@ -682,8 +687,10 @@ class Tensor:
         return self
 
     def masked_fill(self, mask, value):
-        mask = _data(mask)
-        return _ops.Where.apply(mask, Tensor(np.asarray(value, self.data.dtype)), self)
+        if not isinstance(mask, Tensor):
+            mask = np.asarray(mask, bool)
+        # the fill value is a 0-d constant input (not a tensor): it may be -inf on purpose
+        return _ops.Where.apply(mask, np.asarray(value, self.data.dtype), self)
 
 
 class _HookHandle:
@@ -734,8 +741,7 @@ def _extreme(t, dim, keepdim, axis, keepdims, minimum):
     if dim is None:  # full reduction or NumPy's axis=: values only
         return _ops.Amax.apply(t, axis=axis, keepdims=keep, minimum=minimum)
     values = _ops.Amax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
-    f = np.argmin if minimum else np.argmax
-    indices = Tensor(np.asarray(f(t.data, axis=dim, keepdims=keep)))
+    indices = _ops.ArgMax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
     return _ops.MinMaxResult(values, indices)
 
 
@@ -758,5 +764,3 @@ def _ops_split(t, size, dim):
         start += s
     return tuple(out)
 
-
-from . import ops as _ops  # noqa: E402  (ops import Tensor; bound after the class exists)

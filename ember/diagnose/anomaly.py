@@ -1,5 +1,6 @@
 """NaN/Inf guard: find the first primitive op (and the layer it ran in) that turned finite
-inputs into a NaN or an infinity, in the forward pass or in backward.
+inputs into a NaN or an infinity, in the forward pass or in backward; or, when the data itself
+holds NaN/Inf, the first op that received it.
 
     with ember.diagnose.detect_anomaly(model):
         loss = F.cross_entropy(model(x), y)
@@ -7,22 +8,22 @@ inputs into a NaN or an infinity, in the forward pass or in backward.
     # -> AnomalyError: forward: Log in layer 'body.1 (Head)' produced NaN (3 of 640 values)
     #    from finite inputs (input range [-0.52, 2.1]) ...
 
-How: while the context is active, ``Function.apply`` (every primitive goes through it) is
-wrapped to test ``np.isfinite(out).all()`` after each op, each recorded node gets a checked
-``backward`` on the instance (the engine calls ``ctx.backward(ctx, g)``), and ``Module.__call__``
-keeps a stack of the layers being run. Everything is restored on exit: zero cost when off,
-one ``isfinite`` pass over each op's output when on.
+How: the guard is a dispatch mode (:class:`ember.dispatch.DispatchMode`): it sees every
+primitive call, runs it, tests ``np.isfinite(out).all()``, and gives each recorded node a
+checked ``backward`` on that node (the engine calls ``ctx.backward(ctx, g)``); layers are named
+from the stack ``Module.__call__`` keeps while :class:`ember.nn.module.track_modules` is on.
+No class is patched, guards nest (each one wraps what the one below left), and they combine
+with other modes. Off, it costs nothing; on, one ``isfinite`` pass over each op's output.
 """
-import threading
+import weakref
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..nn.module import Module
+from ..dispatch import DispatchMode
+from ..nn.module import running_modules, track_modules
+from ..tensor import Tensor
 from .findings import Finding, fmt
 from .stats import layer_label
-
-_lock = threading.RLock()
 
 
 class AnomalyError(FloatingPointError):
@@ -69,10 +70,12 @@ _BACK_HINTS = {
 }
 
 
-class detect_anomaly:
-    """Context manager (and decorator-free object) that raises :class:`AnomalyError` at the first
-    op whose output is NaN/Inf although its inputs were finite (forward), or whose gradient is
-    NaN/Inf although the upstream gradient was finite (backward).
+class detect_anomaly(DispatchMode):
+    """Context manager that raises :class:`AnomalyError` at the first op whose output is
+    NaN/Inf although its inputs were finite (forward), or whose gradient is NaN/Inf although the
+    upstream gradient was finite (backward). When an op receives NaN/Inf that no op under the
+    guard produced (the input data, or a parameter, already held it), the data is blamed: the
+    finding names that first op, the input and phase "input".
 
     model: optional; gives layers their qualified names ("3 (ReLU)"); without it layers are
       named by class. raise_error: False records ``self.finding`` (the first anomaly) and lets
@@ -85,13 +88,15 @@ class detect_anomaly:
         self.check_backward = check_backward
         self.finding = None
         self._names = {}
-        self._stack = []
+        self._bad = {}  # id -> weakref of non-finite outputs seen: propagation, not new anomalies
+        self._tracking = None
 
     # -- layer naming ---------------------------------------------------------------------
     def _layer(self):
-        if not self._stack:
+        stack = running_modules()
+        if not stack:
             return None
-        m = self._stack[-1]
+        m = stack[-1]
         name = self._names.get(id(m))
         return name if name is not None else type(m).__name__
 
@@ -101,54 +106,59 @@ class detect_anomaly:
         if self.raise_error:
             raise AnomalyError(finding)
 
-    # -- patching -------------------------------------------------------------------------
+    # -- the mode -------------------------------------------------------------------------
     def __enter__(self):
         if self.model is not None:
             self._names = {id(m): layer_label(n, m) for n, m in self.model.named_modules()}
-        _lock.acquire()
-        self._orig_apply = Function.__dict__["apply"]
-        self._orig_call = Module.__dict__["__call__"]
-        orig_apply = self._orig_apply.__func__
-        orig_call = self._orig_call
-        guard = self
-
-        def call(module, *args, **kwargs):
-            guard._stack.append(module)
-            try:
-                return orig_call(module, *args, **kwargs)
-            finally:
-                guard._stack.pop()
-
-        def apply(cls, *inputs, **attrs):
-            out = orig_apply(cls, *inputs, **attrs)
-            a = out.data
-            if a.dtype.kind in "fc" and not np.isfinite(a).all():
-                arrays = [getattr(x, "data", x) for x in inputs]
-                if all(not isinstance(x, np.ndarray) or x.dtype.kind not in "fc"
-                       or np.isfinite(x).all() for x in arrays):
-                    guard._forward_anomaly(cls, arrays, a, attrs)
-            ctx = out._ctx
-            if ctx is not None and guard.check_backward:
-                ctx._anomaly_layer = guard._layer()
-                ctx.backward = guard._checked_backward(cls)
-            return out
-
-        Function.apply = classmethod(apply)
-        Module.__call__ = call
-        return self
+        self._tracking = track_modules()
+        self._tracking.__enter__()
+        return super().__enter__()
 
     def __exit__(self, *exc):
-        Function.apply = self._orig_apply
-        Module.__call__ = self._orig_call
-        self._stack = []
-        _lock.release()
+        super().__exit__(*exc)
+        self._tracking.__exit__(*exc)
+        self._bad = {}
         return False
 
-    def _forward_anomaly(self, cls, arrays, out, attrs):
-        what, count = _describe(out)
+    def __ember_dispatch__(self, op, inputs, attrs):
+        out = op.apply(*inputs, **attrs)
+        for i, o in enumerate(out if isinstance(out, tuple) else (out,)):
+            a = o.data
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                self._bad[id(o)] = weakref.ref(o)
+                if i == 0:
+                    self._forward_anomaly(op, inputs, a, attrs)
+        head = out[0] if isinstance(out, tuple) else out
+        ctx = head._ctx
+        if ctx is not None and self.check_backward:
+            ctx.backward = self._checked_backward(op, ctx.backward, self._layer())
+        return out
+
+    def _seen_bad(self, x):
+        r = self._bad.get(id(x))
+        return r is not None and r() is x
+
+    def _forward_anomaly(self, cls, inputs, out, attrs):
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         layer = self._layer()
         op = cls.__name__
         where = f" in layer '{layer}'" if layer else " (outside any layer)"
+        for i, (x, a) in enumerate(zip(inputs, arrays)):
+            # only tensors: a constant -inf (masked_fill's value, a padding) is meant
+            if isinstance(x, Tensor) and a.dtype.kind in "fc" and not np.isfinite(a).all():
+                if self._seen_bad(x):
+                    return  # an op under the guard made it: reported there (or propagation)
+                what, count = _describe(a)
+                msg = (f"input: op {op}{where} received {what} in its input {i} ({count} of "
+                       f"{a.size} values) that no op produced: it came from the input data (or "
+                       f"a parameter) already holding {what}")
+                self._report(Finding(
+                    "error", "nan_guard", msg, layer=layer,
+                    suggestion="clean the data (drop or impute the non-finite values) before "
+                               "training; ember.diagnose's data checks find such rows",
+                    figures={"op": op, "phase": "input", "count": count, "input": i}))
+                return
+        what, count = _describe(out)
         msg = (f"forward: op {op}{where} produced {what} ({count} of {out.size} values) from "
                f"finite inputs (input range {_range(arrays) or 'n/a'})")
         hint = _HINTS.get(op, "check this op's inputs: a value outside its domain or an overflow")
@@ -156,12 +166,11 @@ class detect_anomaly:
                              figures={"op": op, "phase": "forward", "count": count,
                                       "attrs": {k: repr(v) for k, v in attrs.items()}}))
 
-    def _checked_backward(self, cls):
+    def _checked_backward(self, cls, backward, layer):
+        """Wrap ``backward`` (the rule, or what a guard below left on the node)."""
         guard = self
-        backward = cls.backward
 
         def checked(ctx, g):
-            layer = ctx.__dict__.get("_anomaly_layer")
             grads = backward(ctx, g)
             seq = grads if isinstance(grads, tuple) else (grads,)
             for i, pg in enumerate(seq):

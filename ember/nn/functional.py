@@ -10,10 +10,12 @@ import numpy as np
 from .. import ops as _ops
 from .. import random as _random
 from ..autograd import grad_mode
+from ..ops import discrete as _disc
 from ..ops import nn_activation as _act
 from ..ops import nn_conv as _conv
 from ..ops import nn_layers as _lay
 from ..ops import nn_loss as _loss
+from ..ops import random as _rnd
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -77,7 +79,7 @@ def prelu(x, weight):
         w = weight.reshape((1, n) + (1,) * (x.ndim - 2))
     else:
         w = weight.reshape(())
-    return _ops.Where.apply(x.data > 0, x, x * w)
+    return _ops.Where.apply(x > 0, x, x * w)
 
 
 def softmax(x, dim=None, dtype=None):
@@ -122,9 +124,12 @@ def dropout(x, p=0.5, training=True, inplace=False):
         return x
     if p == 1:
         return x * 0
-    keep = _random.get_generator().random(x.shape, dtype=np.float32) >= p
-    mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), x.dtype)
-    return _lay.Dropout.apply(x, mask=mask)
+    # the mask is drawn by a primitive from the generator's explicit state, and the state it
+    # returns becomes the generator's: same draws as ember.random, and a trace sees the state
+    mask, state = _rnd.DropoutMask.apply(_random.get_state(), shape=tuple(x.shape), p=float(p),
+                                         dtype=x.dtype)
+    _random.set_state(state.data)
+    return _lay.Dropout.apply(x, mask)
 
 
 def embedding(indices, weight, padding_idx=None):
@@ -135,7 +140,8 @@ def embedding(indices, weight, padding_idx=None):
     if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError(f"embedding: index {int(idx.max() if idx.max() >= num else idx.min())}"
                          f" is out of range for an embedding table of {num} rows")
-    return _lay.Embedding.apply(weight, indices=idx, padding_idx=padding_idx)
+    return _lay.Embedding.apply(weight, indices if isinstance(indices, Tensor) else idx,
+                                padding_idx=padding_idx)
 
 
 # ---- convolution and pooling ------------------------------------------------------------
@@ -266,37 +272,38 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             raise ValueError(f"batch_norm: {name} has shape {tuple(t.shape)} but the input of "
                              f"shape {tuple(x.shape)} has {c} channels")
     if training:
-        xd = x.data
-        axes = (0,) + tuple(range(2, xd.ndim))
-        m = xd.size // c
+        m = x.data.size // c if c else 0
         if m <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input shape {tuple(x.shape)}")
-        mean = xd.mean(axis=axes)
-        var = xd.var(axis=axes)
+        out, mean, var = _lay.BatchNormTrain.apply(x, weight, bias, eps=eps)
         if running_mean is not None:
             momentum = 0.1 if momentum is None else momentum
-            rm, rv = running_mean.data, running_var.data
-            rm *= 1 - momentum
-            rm += momentum * mean
-            rv *= 1 - momentum
-            rv += (momentum * m / (m - 1)) * var
-            running_mean._vb[0] += 1
-            running_var._vb[0] += 1
-        return _lay.BatchNormTrain.apply(x, weight, bias, mean=mean, var=var, eps=eps)
+            rm, rv = _lay.BatchNormRunningStats.apply(running_mean, running_var, mean, var,
+                                                      momentum, count=m)
+            assign_(running_mean, rm)
+            assign_(running_var, rv)
+        return out
     if running_mean is None:
         raise ValueError("batch_norm: evaluation mode needs running statistics")
     shape = (1, c) + (1,) * (x.ndim - 2)
-    inv = 1.0 / np.sqrt(running_var.data + eps)
+    inv = (1.0 / (running_var + eps).sqrt()).astype(x.dtype)  # primitives: traced with the state
     if weight is None:
-        scale = Tensor(inv.astype(x.dtype))
-        shift = Tensor((-running_mean.data * inv).astype(x.dtype))
+        scale = inv
+        shift = -(running_mean.astype(x.dtype) * inv)
     else:
-        scale = weight * Tensor(inv.astype(x.dtype))
-        shift = -(Tensor(running_mean.data.astype(x.dtype)) * scale)
+        scale = weight * inv
+        shift = -(running_mean.astype(x.dtype) * scale)
         if bias is not None:
             shift = shift + bias
     return x * scale.reshape(shape) + shift.reshape(shape)
+
+
+def assign_(state, value):
+    """Write a primitive's new state (``value``) into the buffer ``state`` in place, as a
+    graph's state output would: the buffer keeps its identity, dtype and version counter."""
+    np.copyto(state.data, value.data, casting="unsafe")
+    state._vb[0] += 1
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -361,7 +368,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     a = d.abs()
     if beta == 0:
         return _reduce(a, reduction)
-    loss = _ops.Where.apply(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    loss = _ops.Where.apply(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -372,7 +379,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     _same_shape(input, target, "huber_loss")
     d = input - target
     a = d.abs()
-    loss = _ops.Where.apply(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    loss = _ops.Where.apply(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
     return _reduce(loss, reduction)
 
 
@@ -426,19 +433,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     w = _arr(weight)
     if w is not None and w.shape != (c,):
         raise ValueError(f"cross_entropy: weight has shape {w.shape}, expected ({c},)")
-    t = _arr(target)
+    wt = weight if isinstance(weight, Tensor) else w
+    tt = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
     z = _to_rows(input)
-    if t.dtype.kind == "f":
-        if t.shape != tuple(input.shape):
+    if tt.dtype.kind == "f":
+        if tuple(tt.shape) != tuple(input.shape):
             raise ValueError(f"cross_entropy: probability targets must have the input's shape "
-                             f"{tuple(input.shape)}, got {t.shape}")
-        probs = t if input.ndim == 2 else _to_rows(Tensor(t)).data
-        out = _loss.SoftmaxCrossEntropy.apply(z, probs=probs, weight=w,
+                             f"{tuple(input.shape)}, got {tuple(tt.shape)}")
+        out = _loss.SoftmaxCrossEntropy.apply(z, _to_rows(tt), wt,
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)
     else:
-        t = _class_targets(input, t, "cross_entropy", ignore_index)
-        out = _loss.SoftmaxCrossEntropy.apply(z, target=t.reshape(-1), weight=w,
+        _class_targets(input, tt, "cross_entropy", ignore_index)
+        out = _loss.SoftmaxCrossEntropy.apply(z, tt.reshape(-1), wt,
                                               ignore_index=ignore_index,
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)
@@ -453,24 +460,26 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood of log-probabilities: -w[y] input[i, y]; 'mean' divides by the
     summed weights of the kept samples."""
     _check_reduction(reduction, "nll_loss")
-    t = _class_targets(input, target, "nll_loss", ignore_index)
+    tt = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    _class_targets(input, tt, "nll_loss", ignore_index)
     z = _to_rows(input)
-    tf = t.reshape(-1)
-    valid = tf != ignore_index
-    tgt = np.where(valid, tf, 0)
+    tf = tt.reshape(-1)
+    valid = tf != ignore_index          # primitives on the target: a trace takes new targets
+    tgt = _ops.Where.apply(valid, tf, np.zeros((), tf.dtype))
     c = z.shape[1]
     w = _arr(weight)
     if w is not None and w.shape != (c,):
         raise ValueError(f"nll_loss: weight has shape {w.shape}, expected ({c},)")
-    wy = (valid if w is None else w[tgt] * valid).astype(z.dtype)
+    wt = weight if isinstance(weight, Tensor) else (None if w is None else Tensor(w))
+    wy = (valid if wt is None else wt[tgt] * valid).astype(z.dtype)
     picked = z[np.arange(z.shape[0]), tgt]
-    loss = -(picked * Tensor(wy))
+    loss = -(picked * wy)
     if reduction == "none":
         shp = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
         return loss.reshape(shp)
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / Tensor(np.asarray(wy.sum(), z.dtype))
+    return loss.sum() / wy.sum()
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -499,7 +508,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     target = _float_target(target, input)
     _same_shape(input, target, "binary_cross_entropy_with_logits")
-    loss = _loss.BinaryCrossEntropyWithLogits.apply(input, target, pos_weight=_arr(pos_weight))
+    loss = _loss.BinaryCrossEntropyWithLogits.apply(input, target, pos_weight)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -516,19 +525,19 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError(f"multi_margin_loss: input must be (N, C) or (C,), got "
                          f"{tuple(input.shape)}")
     x = input if input.ndim == 2 else input.reshape(1, -1)
-    t = _arr(target).reshape(-1)
-    _class_targets(x, t, "multi_margin_loss")
+    tt = (target if isinstance(target, Tensor) else Tensor(np.asarray(target))).reshape(-1)
+    _class_targets(x, tt, "multi_margin_loss")
     n, c = x.shape
-    rows = np.arange(n)
-    xy = x[rows, t].reshape(n, 1)
+    xy = x[np.arange(n), tt].reshape(n, 1)
     h = (x - xy + margin).clip(0, None)
     if p == 2:
         h = h * h
-    other = np.ones((n, c), x.dtype)
-    other[rows, t] = 0
+    col = tt.reshape(n, 1)
+    other = (Tensor(np.arange(c)) != col).astype(x.dtype)    # 1 except at the target class
     if weight is not None:
-        other = other * _arr(weight)[t][:, None].astype(x.dtype)
-    loss = (h * Tensor(other)).sum(1) / c
+        wt = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
+        other = other * wt[col].astype(x.dtype)
+    loss = (h * other).sum(1) / c
     if input.ndim == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
@@ -551,13 +560,12 @@ def flatten(input, start_dim=0, end_dim=-1):
 def one_hot(tensor, num_classes=-1):
     """Integer class indices (any shape) -> int64 one-hot with a new last dim of size
     ``num_classes`` (inferred as max + 1 when -1), as ``torch.nn.functional.one_hot``."""
-    idx = np.asarray(_arr(tensor))
+    t = tensor if isinstance(tensor, Tensor) else Tensor(np.asarray(tensor))
+    idx = t.data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: class indices must be integers, got {idx.dtype}")
     n = int(idx.max()) + 1 if num_classes == -1 else int(num_classes)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise ValueError(f"one_hot: class values must be in [0, {n}), got range "
                          f"[{idx.min()}, {idx.max()}]")
-    out = np.zeros(idx.shape + (n,), np.int64)
-    np.put_along_axis(out, idx[..., None].astype(np.intp), 1, axis=-1)
-    return Tensor(out)
+    return _disc.OneHot.apply(t, num_classes=n, dtype=np.int64)

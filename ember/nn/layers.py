@@ -268,9 +268,10 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
-            if momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+            n = self.num_batches_tracked + 1      # primitives, so a trace updates the count
+            F.assign_(self.num_batches_tracked, n)
+            if momentum is None:  # cumulative moving average: 1/n as an input, not a constant
+                momentum = 1.0 / n.astype(np.float64)
         rm = self.running_mean if (not self.training or self.track_running_stats) else None
         rv = self.running_var if rm is not None else None
         return _named(self, F.batch_norm, x, rm, rv, self.weight, self.bias, use_batch,

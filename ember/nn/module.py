@@ -5,6 +5,7 @@ A Module holds Parameters, buffers (non-learnable state such as BatchNorm's runn
 sub-modules, registered by plain attribute assignment. ``model(x)`` runs forward pre-hooks,
 ``forward``, then forward hooks (how the training doctor and ``ember.summary`` watch layers).
 """
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -12,6 +13,37 @@ import numpy as np
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
+
+
+class _Running(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_running = _Running()
+_tracking = 0  # > 0 while some track_modules() is active: Module.__call__ keeps the stack
+
+
+class track_modules:
+    """While active, ``Module.__call__`` keeps a per-thread stack of the modules whose forward
+    is running, read with :func:`running_modules` (how the anomaly guard and the FLOP counter
+    name the layer an op runs in). Nests; free when no one tracks."""
+
+    def __enter__(self):
+        global _tracking
+        _tracking += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _tracking
+        _tracking -= 1
+        return False
+
+
+def running_modules():
+    """The modules whose forward is running in this thread, outermost first (empty unless a
+    :class:`track_modules` is active)."""
+    return tuple(_running.stack)
 
 
 class RemovableHandle:
@@ -160,6 +192,16 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args, **kwargs):
+        if _tracking:  # a mode wants to know which layer an op runs in (see track_modules)
+            stack = _running.stack
+            stack.append(self)
+            try:
+                return self._call_impl(args, kwargs)
+            finally:
+                stack.pop()
+        return self._call_impl(args, kwargs)
+
+    def _call_impl(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
             r = hook(self, args)
             if r is not None:

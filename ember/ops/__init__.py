@@ -3,7 +3,10 @@ from collections import namedtuple
 
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Maximum, Minimum, Mul, Neg,
                           Pow, Relu, Sigmoid, Sin, Sqrt, Sub, Tanh, Where, unbroadcast)
-from .index import GetItem, normalize_index
+from .discrete import (All, Any, ArgMax, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Ceil,
+                       Equal, Floor, FloorDivide, Greater, GreaterEqual, IsFinite, IsNan, Less,
+                       LessEqual, NotEqual, OneHot, Remainder, Round, Sign)
+from .index import GetItem, Slot, normalize_index, split_index
 from .linalg import MatMul
 from .reduce import Amax, LogSumExp, Mean, Prod, Std, Sum, Var, normalize_axis
 from .shape import Concatenate, Expand, Pad, Permute, Reshape, Stack

@@ -5,7 +5,7 @@ broadcast, the gradient is summed back over the broadcast axes (:func:`unbroadca
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 _ZEROS = {}
@@ -28,24 +28,23 @@ def _shape(x):
     return np.shape(x)
 
 
-def _in_shape(ctx, i):
-    """Shape of input ``i``, read from the recorded parent (only asked for inputs that need a
-    gradient, which are tensors), so forward need not store shapes on every call."""
-    return ctx.parents[i].data.shape
-
-
 class Add(Function):
+    """a + b. Backward needs only the input shapes: forward keeps references to the inputs
+    (one attribute store, cheaper than reading two shapes) and backward reads ``.shape``, so
+    their values may change in place (``saves_inputs`` is False)."""
+
     saves_inputs = False
 
     @staticmethod
     def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
         return np.add(a, b)
 
     @staticmethod
     def backward(ctx, g):
         n = ctx.needs
-        return (unbroadcast(g, _in_shape(ctx, 0)) if n[0] else None,
-                unbroadcast(g, _in_shape(ctx, 1)) if n[1] else None)
+        return (unbroadcast(g, _shape(ctx.a)) if n[0] else None,
+                unbroadcast(g, _shape(ctx.b)) if n[1] else None)
 
 
 class Sub(Function):
@@ -53,13 +52,14 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
         return np.subtract(a, b)
 
     @staticmethod
     def backward(ctx, g):
         n = ctx.needs
-        return (unbroadcast(g, _in_shape(ctx, 0)) if n[0] else None,
-                unbroadcast(-g, _in_shape(ctx, 1)) if n[1] else None)
+        return (unbroadcast(g, _shape(ctx.a)) if n[0] else None,
+                unbroadcast(-g, _shape(ctx.b)) if n[1] else None)
 
 
 class Mul(Function):
@@ -308,7 +308,9 @@ class Where(Function):
 
 
 class Clip(Function):
-    """clip(x, lo, hi); the gradient passes where lo <= x <= hi (as torch.clamp)."""
+    """clip(x, lo, hi); the gradient passes where lo <= x <= hi (as torch.clamp). The bounds
+    are inputs (None for no bound; constants or tensors, which get no gradient here: tensor
+    bounds that need one go through maximum/minimum)."""
 
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
@@ -323,13 +325,15 @@ class Clip(Function):
             mask &= a >= ctx.lo
         if ctx.hi is not None:
             mask &= a <= ctx.hi
-        return np.multiply(g, mask, dtype=g.dtype)
+        return np.multiply(g, mask, dtype=g.dtype), None, None
 
 
 class Cast(Function):
-    """Change of floating dtype; the gradient is cast back to the input's dtype."""
+    """Change of dtype (differentiable between floating types); the gradient is cast back to
+    the input's dtype."""
 
     saves_inputs = False
+    exact_dtype = True
 
     @staticmethod
     def forward(ctx, a, dtype=None):

@@ -5,7 +5,7 @@ may be picked more than once (``x[[0, 0]]``), so contributions are added with ``
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 def is_basic(index):
@@ -24,13 +24,45 @@ def _has_repeats(index):
     return any(isinstance(i, np.ndarray) and i.dtype != bool for i in items)
 
 
+class Slot:
+    """Placeholder in a static index template for the ``k``-th index array input."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __repr__(self):
+        return f"Slot({self.k})"
+
+    def __eq__(self, other):
+        return isinstance(other, Slot) and other.k == self.k
+
+    def __hash__(self):
+        return hash(("Slot", self.k))
+
+
+def _fill(template, arrays):
+    """The concrete index: ``template`` with each Slot replaced by its array."""
+    if not arrays:
+        return template
+    if isinstance(template, Slot):
+        return arrays[template.k]
+    return tuple(arrays[i.k] if isinstance(i, Slot) else i for i in template)
+
+
 class GetItem(Function):
+    """a[index]. Index arrays (integer or bool, which change from call to call) are inputs
+    after ``a``; the attribute ``index`` is the static template (ints, slices, None,
+    Ellipsis, and a :class:`Slot` where each array goes)."""
+
     saves_inputs = False
     view = True
 
     @staticmethod
-    def forward(ctx, a, index=None):
-        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+    def forward(ctx, a, *arrays, index=None):
+        index = _fill(index, arrays)
+        ctx.shape, ctx.dtype, ctx.index, ctx.n = a.shape, a.dtype, index, len(arrays)
         try:
             out = a[index]
             if not isinstance(out, np.ndarray):
@@ -49,7 +81,7 @@ class GetItem(Function):
             np.add.at(out, ctx.index, g)
         else:
             out[ctx.index] = g
-        return out
+        return (out,) + (None,) * ctx.n if ctx.n else out
 
 
 def _describe(index):
@@ -71,3 +103,23 @@ def _norm_one(i, tensor_type):
     if isinstance(i, (list, range)):
         return np.asarray(i)
     return i
+
+
+def split_index(index, tensor_type):
+    """(template, arrays): the static part of an index and its arrays (tensors kept as
+    tensors, lists and ranges made arrays), for ``GetItem.apply(a, *arrays, index=template)``."""
+    if is_basic(index):
+        return index, ()
+    arrays = []
+
+    def one(i):
+        if isinstance(i, (list, range)):
+            i = np.asarray(i)
+        if isinstance(i, (tensor_type, np.ndarray)):
+            arrays.append(i)
+            return Slot(len(arrays) - 1)
+        return i
+
+    if isinstance(index, tuple):
+        return tuple(one(i) for i in index), tuple(arrays)
+    return one(index), tuple(arrays)

@@ -4,7 +4,7 @@ For C = A B: dL/dA = dL/dC B^T and dL/dB = A^T dL/dC, summed over broadcast batc
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 from .elementwise import unbroadcast
 
 

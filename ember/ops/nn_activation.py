@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 class LeakyRelu(Function):

@@ -12,7 +12,7 @@ Padding is given per side, ((top, bottom), (left, right)), so 'same' with even k
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 def out_size(n, k, s, pad_lo, pad_hi, d):

@@ -6,7 +6,7 @@ and medium tensors.
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 class Linear(Function):
@@ -35,28 +35,29 @@ class Linear(Function):
 
 
 class Dropout(Function):
-    """x * mask, where ``mask`` (an attribute: 0 or 1/(1-p), drawn by the caller from ember's
-    generator so the primitive stays a pure function) is the inverted-dropout mask."""
+    """x * mask, where ``mask`` (an input: 0 or 1/(1-p), drawn by the ``DropoutMask``
+    primitive from an explicit generator state) is the inverted-dropout mask."""
 
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, x, mask=None):
+    def forward(ctx, x, mask):
         ctx.mask = mask
         return x * mask
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.mask
+        return g * ctx.mask, None
 
 
 class Embedding(Function):
-    """weight[indices]; the gradient rows of ``padding_idx`` stay zero (as PyTorch)."""
+    """weight[indices] (indices an input); the gradient rows of ``padding_idx`` stay zero
+    (as PyTorch)."""
 
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, w, indices=None, padding_idx=None):
+    def forward(ctx, w, indices, padding_idx=None):
         ctx.shape, ctx.idx, ctx.pad = w.shape, indices, padding_idx
         return w[indices]
 
@@ -70,7 +71,7 @@ class Embedding(Function):
             idx, g2 = idx[keep], g2[keep]
         gw = np.zeros(ctx.shape, g.dtype)
         np.add.at(gw, idx, g2)
-        return gw
+        return gw, None
 
 
 def _bshape(ndim, axis_keep):
@@ -84,16 +85,19 @@ class BatchNormTrain(Function):
     """Batch normalisation with the batch's statistics (training mode):
     y = gamma (x - mean) / sqrt(var + eps) + beta, mean/var over every dim but 1 (biased var).
 
-    ``mean`` and ``var`` attributes are the batch statistics, computed by the caller from x (it
-    needs them for the running averages too); backward differentiates through them:
-    dx = gamma invstd / M (M dxhat - sum dxhat - xhat sum(dxhat xhat)).
+    Outputs (y, mean, var): the batch statistics are outputs too (the running averages are
+    updated from them by :class:`BatchNormRunningStats`), not gradient paths: backward
+    differentiates y through them, dx = gamma invstd / M (M dxhat - sum dxhat - xhat
+    sum(dxhat xhat)).
     """
 
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, x, gamma=None, beta=None, mean=None, var=None, eps=1e-5):
+    def forward(ctx, x, gamma=None, beta=None, eps=1e-5):
         axes = (0,) + tuple(range(2, x.ndim))
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
         bs = _bshape(x.ndim, 1)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         xhat = (x - mean.reshape(bs)) * invstd.reshape(bs)
@@ -102,7 +106,7 @@ class BatchNormTrain(Function):
         out = xhat * gamma.reshape(bs) if gamma is not None else xhat.copy()
         if beta is not None:
             out += beta.reshape(bs)
-        return out
+        return out, mean, var
 
     @staticmethod
     def backward(ctx, g):
@@ -121,6 +125,26 @@ class BatchNormTrain(Function):
         if ctx.has_beta and ctx.needs[2]:
             gbeta = gsum
         return gx, ggamma, gbeta
+
+
+class BatchNormRunningStats(Function):
+    """The running-average update as a pure state transition (inputs: state and batch
+    statistics; outputs: the new state):
+    mean' = (1 - m) mean + m batch_mean, var' = (1 - m) var + m count/(count - 1) batch_var
+    (the unbiased batch variance, as PyTorch); ``momentum`` m is an input (a constant or a 0-d
+    tensor, e.g. 1/num_batches for a cumulative average), ``count`` the values per channel."""
+
+    saves_inputs = False
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, running_mean, running_var, mean, var, momentum, count=2):
+        momentum = float(momentum)  # a Python float: the arithmetic stays in the state's dtype
+        rm = running_mean * (1 - momentum)
+        rm += momentum * mean
+        rv = running_var * (1 - momentum)
+        rv += (momentum * count / (count - 1)) * var
+        return rm.astype(running_mean.dtype, copy=False), rv.astype(running_var.dtype, copy=False)
 
 
 class LayerNorm(Function):

@@ -6,17 +6,19 @@ give finite losses and gradients, and both return the simple closed-form gradien
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 from .nn_activation import log_softmax
 
 
 class SoftmaxCrossEntropy(Function):
     """Cross-entropy of logits z (M, C) against a per-row target distribution.
 
-    Written as loss_i = -sum_c Q[i, c] log softmax(z_i)_c with Q built from the attributes:
+    Written as loss_i = -sum_c Q[i, c] log softmax(z_i)_c with Q built from the inputs
+    ``target`` and ``weight`` (the attributes are static):
       * ``target`` int (M,): Q = (1 - eps) w[y_i] onehot(y_i) + (eps / C) w, rows whose target is
         ``ignore_index`` zeroed; 'mean' divides by sum_i w[y_i] over kept rows (PyTorch's rule);
-      * ``probs`` float (M, C): Q = w (probs (1 - eps) + eps / C); 'mean' divides by M.
+      * ``target`` float (M, C), probabilities: Q = w (target (1 - eps) + eps / C); 'mean'
+        divides by M.
     ``weight`` (C,) or None. The gradient is (sum_c Q[i, c]) softmax(z_i) - Q[i].
     Output: scalar for reduction 'mean'/'sum', (M,) for 'none'.
     """
@@ -24,12 +26,13 @@ class SoftmaxCrossEntropy(Function):
     saves_inputs = False
 
     @staticmethod
-    def forward(ctx, z, target=None, probs=None, weight=None, ignore_index=-100,
-                label_smoothing=0.0, reduction="mean"):
+    def forward(ctx, z, target, weight=None, ignore_index=-100, label_smoothing=0.0,
+                reduction="mean"):
         m, c = z.shape
         logp = log_softmax(z, 1)
         eps = float(label_smoothing)
         w = None if weight is None else weight.astype(z.dtype, copy=False)
+        probs = target if target.dtype.kind == "f" else None
         if probs is None:
             valid = target != ignore_index
             tgt = np.where(valid, target, 0)
@@ -80,7 +83,7 @@ class SoftmaxCrossEntropy(Function):
             grad *= g / ctx.denom
         else:
             grad *= g
-        return grad.astype(logp.dtype, copy=False)
+        return grad.astype(logp.dtype, copy=False), None, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -89,7 +92,7 @@ class BinaryCrossEntropyWithLogits(Function):
     dl/dz = (1 - y) - (1 + (pw - 1) y) sigmoid(-z);  dl/dy = -z + (pw - 1) softplus(-z)."""
 
     @staticmethod
-    def forward(ctx, z, y, pos_weight=None):
+    def forward(ctx, z, y, pos_weight=None):  # pos_weight: an input (None: 1)
         sp = np.logaddexp(np.zeros((), z.dtype), -z)  # softplus(-z), stable
         ctx.z, ctx.y, ctx.pw, ctx.sp = z, y, pos_weight, sp
         if pos_weight is None:
@@ -111,4 +114,4 @@ class BinaryCrossEntropyWithLogits(Function):
         if gz is not None:
             from .elementwise import unbroadcast
             gz = unbroadcast(gz, z.shape)
-        return gz, gy
+        return gz, gy, None

@@ -1,7 +1,7 @@
 """Reductions over axes. Backward spreads the upstream gradient back over the reduced axes."""
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 
 
 def normalize_axis(axis, ndim):

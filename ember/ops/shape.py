@@ -4,7 +4,7 @@ They move values without changing them, so each backward rule moves the gradient
 """
 import numpy as np
 
-from ..autograd.function import Function
+from .function import Function
 from .elementwise import unbroadcast
 
 
