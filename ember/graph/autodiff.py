@@ -46,7 +46,7 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients") -> list:
             g = grad_ys[i] if grad_ys is not None and grad_ys[i] is not None else ones_like(y)
             grads.setdefault(y, []).append(as_value(g, y.dtype, graph))
         for node in sorted(live, key=lambda n: n.id, reverse=True):
-            if node.kind != "fn":
+            if node.kind != "fn" or not getattr(node.op, "differentiable", True):
                 continue
             out = node.outputs[0]
             if out not in grads:

@@ -13,12 +13,12 @@ import numpy as np
 from .. import ops
 from .infer import GraphShapeError, infer
 from .ir import Graph, Node, Value, fmt_shape, get_default_graph
-from .nondiff import Compare
 
 #: broadcasting elementwise primitives (symbolic broadcast shape rule, see ``infer``)
 ELEMENTWISE = {ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow, ops.Maximum, ops.Minimum, ops.Neg,
                ops.Abs, ops.Exp, ops.Log, ops.Sqrt, ops.Sin, ops.Cos, ops.Tanh, ops.Sigmoid,
-               ops.Relu, ops.Where, Compare}
+               ops.Relu, ops.Where, ops.Equal, ops.NotEqual, ops.Less, ops.LessEqual,
+               ops.Greater, ops.GreaterEqual}
 _SAME_DTYPE = {ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow, ops.Maximum, ops.Minimum}
 
 
@@ -212,8 +212,8 @@ def _bin(op):
     return f, r
 
 
-def _cmp(how):
-    return lambda a, b: apply(Compare, a, b, how=how)
+def _cmp(op):
+    return lambda a, b: apply(op, a, b)
 
 
 def _getitem(a, index):
@@ -230,8 +230,8 @@ Value.__pow__, Value.__rpow__ = _bin(ops.Pow)
 Value.__matmul__, Value.__rmatmul__ = _bin(ops.MatMul)
 Value.__neg__ = lambda a: apply(ops.Neg, a)
 Value.__abs__ = lambda a: apply(ops.Abs, a)
-Value.__lt__ = _cmp("less")
-Value.__le__ = _cmp("less_equal")
-Value.__gt__ = _cmp("greater")
-Value.__ge__ = _cmp("greater_equal")
+Value.__lt__ = _cmp(ops.Less)
+Value.__le__ = _cmp(ops.LessEqual)
+Value.__gt__ = _cmp(ops.Greater)
+Value.__ge__ = _cmp(ops.GreaterEqual)
 Value.__getitem__ = _getitem

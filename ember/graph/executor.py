@@ -3,9 +3,10 @@ which ops are run, which Values are fed) into a flat list of steps over array sl
 passes; ``run`` executes it. :class:`State` holds what persists between runs: variable values
 and random generators (a ``Session`` owns one).
 
-A primitive node runs its ``Function.forward`` on arrays with a fresh context; when a backward
-node reads that context, the context is kept for the rest of the run, so the backward rule sees
-exactly what its forward saved, as in eager mode.
+A primitive node runs its ``Function.forward`` on arrays with a fresh context (the contract of
+``ember.ops.function.Function``); when a backward node reads that context, the context is kept
+for the rest of the run, so the backward rule sees exactly what its forward saved, as in eager
+mode.
 """
 from __future__ import annotations
 
@@ -20,15 +21,6 @@ _new = object.__new__
 
 class GraphRunError(ValueError):
     """A node failed while the graph ran (the message names it and its input shapes)."""
-
-
-class _Shim:
-    """Stands in for a recorded parent tensor: some backward rules read ``parents[i].data``."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data):
-        self.data = data
 
 
 class State:
@@ -88,7 +80,7 @@ class Executable:
         self.nodes = list(prog.nodes)
         self.feed_slots = [(orig, slot[ph]) for orig, ph in prog.feeds]
         self.fetch_slots = [slot[v] for v in prog.fetches]
-        self.fetch_copy = [v.node.kind in ("variable", "assign") for v in prog.fetches]
+        self.fetch_copy = [v.node.kind in ("variable", "assign", "capture") for v in prog.fetches]
 
     # ---- compiling one node into a step(env, rt) closure
     def _compile(self, n: Node, keep_ctx: bool, readers, release):
@@ -99,9 +91,8 @@ class Executable:
         if kind == "fn":
             op, attrs = n.op, n.attrs
             dyn = [(k, slot[v]) for k, v in n.dyn_attrs.items()]
-            o = outs[0]
-            nin = len(ins)
-            needs = (True,) * nin
+            o = outs[0] if len(outs) == 1 else None
+            needs = (True,) * len(ins)
 
             def step(env, rt):
                 arrays = [env[i] for i in ins]
@@ -112,11 +103,14 @@ class Executable:
                         kw[k] = env[s]
                 ctx = _new(op)
                 if keep_ctx:
-                    ctx.parents = tuple([_Shim(a) for a in arrays])
                     ctx.needs = needs
-                    rt.ctxs[n] = ctx
+                    rt.ctxs[n] = (ctx, arrays)
                 out = op.forward(ctx, *arrays, **kw)
-                env[o] = out if type(out) is np.ndarray else np.asarray(out)
+                if o is not None:
+                    env[o] = out if type(out) is np.ndarray else np.asarray(out)
+                else:  # a primitive with several outputs returns a tuple
+                    for s, a in zip(outs, out):
+                        env[s] = a if type(a) is np.ndarray else np.asarray(a)
             return step
         if kind == "grad":
             op, fwd, needs = n.op, n.attrs["forward"], n.attrs["needs"]
@@ -125,15 +119,15 @@ class Executable:
             pairs = list(zip(picks, outs))
 
             def step(env, rt):
-                ctx = rt.ctxs[fwd]
+                ctx, arrays = rt.ctxs[fwd]
                 ctx.needs = needs
                 r = op.backward(ctx, env[gi])
                 if type(r) is not tuple:
                     r = (r,)
                 for i, s in pairs:
                     a = r[i]
-                    if a is None:
-                        a = np.zeros(ctx.parents[i].data.shape, ctx.parents[i].data.dtype)
+                    if a is None:  # the rule gives no gradient here: zero, as TF does
+                        a = np.zeros(np.shape(arrays[i]), arrays[i].dtype)
                     env[s] = a if type(a) is np.ndarray else np.asarray(a)
             return step
         if kind == "kernel":
@@ -158,6 +152,24 @@ class Executable:
                     out = np.empty(shape, dtype)
                     rt.allocated += 1
                 env[o] = run_kernel(steps_, nregs, arrays, out, scratch)
+            return step
+        if kind == "capture":  # an eager tensor read live (a parameter a jitted function uses)
+            t, o = n.attrs["tensor"], outs[0]
+
+            def step(env, rt):
+                env[o] = t.data
+            return step
+        if kind == "rng_fn":  # a random primitive: reads and advances ember's generator
+            op, attrs = n.op, n.attrs
+            from .. import random as _random
+
+            def step(env, rt):
+                arrays = [env[i] for i in ins]
+                arrays[0] = _random.get_state()
+                out = op.forward(_new(op), *arrays, **attrs)
+                _random.set_state(out[1])
+                for s, a in zip(outs, out):
+                    env[s] = np.asarray(a)
             return step
         if kind == "const":
             value, o = n.attrs["value"], outs[0]

@@ -128,7 +128,7 @@ class Node:
 _KIND_TYPES = {"placeholder": "Placeholder", "const": "Const", "variable": "VariableV2",
                "assign": "Assign", "group": "NoOp", "random": "RandomOp",
                "ones_like": "OnesLike", "summary": "Summary", "merge": "MergeSummary",
-               "kernel": "FusedElementwise"}
+               "kernel": "FusedElementwise", "capture": "Captured", "rng_fn": "RandomOp"}
 
 
 class Graph:

@@ -60,7 +60,7 @@ def test_graph_gradients_equal_eager_autograd():
         y = eg.placeholder(np.int64, (None,))
         w, b = eg.constant(wv), eg.constant(bv)
         h = eg.apply(ops.Tanh, eg.apply(Linear, x, w, b))
-        loss = eg.apply(SoftmaxCrossEntropy, h * h, dyn={"target": y})
+        loss = eg.apply(SoftmaxCrossEntropy, h * h, y)
         gx, gw, gb = eg.gradients(loss, [x, w, b])
         combined = gw * 2.0 + 1.0  # gradients are ordinary tensors
     with eg.Session(graph=g) as sess:
@@ -69,7 +69,7 @@ def test_graph_gradients_equal_eager_autograd():
     wt = ember.tensor(wv, requires_grad=True)
     bt = ember.tensor(bv, requires_grad=True)
     ht = ops.Tanh.apply(Linear.apply(xt, wt, bt))
-    lt = SoftmaxCrossEntropy.apply(ht * ht, target=yv)
+    lt = SoftmaxCrossEntropy.apply(ht * ht, yv)
     lt.backward()
     np.testing.assert_allclose(out[0], lt.data, rtol=1e-12)
     for got, t in zip(out[1:4], (xt, wt, bt)):

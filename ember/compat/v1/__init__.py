@@ -16,8 +16,6 @@ from ...graph import Graph, Node, Session, Shape, Value, Variable, get_default_s
 from ...graph import build as _b
 from ...graph.autodiff import gradients as _gradients
 from ...graph.ir import get_default_graph, reset_default_graph
-from ...graph.nondiff import Argmax as _Argmax
-from ...graph.nondiff import Compare as _Compare
 from . import initializers as _init
 from .initializers import (constant_initializer, glorot_normal_initializer,
                            glorot_uniform_initializer, ones_initializer, random_normal_initializer,
@@ -236,29 +234,29 @@ def reshape(tensor, shape, name=None) -> Value:
 def argmax(input, axis=None, name=None, dimension=None, output_type=int64) -> Value:  # noqa: A002
     """Index of the largest entry along ``axis`` (TensorFlow's default axis is 0)."""
     axis = dimension if axis is None else axis
-    out = _b.apply(_Argmax, input, axis=0 if axis is None else int(axis), name=name or "ArgMax")
+    out = _b.apply(_ops.ArgMax, input, axis=0 if axis is None else int(axis), name=name or "ArgMax")
     return out if np.dtype(output_type) == np.int64 else cast(out, output_type)
 
 
 def argmin(input, axis=None, name=None, dimension=None, output_type=int64) -> Value:  # noqa: A002
     axis = dimension if axis is None else axis
-    out = _b.apply(_Argmax, input, axis=0 if axis is None else int(axis), minimum=True,
+    out = _b.apply(_ops.ArgMax, input, axis=0 if axis is None else int(axis), minimum=True,
                    name=name or "ArgMin")
     return out if np.dtype(output_type) == np.int64 else cast(out, output_type)
 
 
-def _compare(how, label):
+def _compare(op):
     def f(x, y, name=None):
-        return _b.apply(_Compare, x, y, how=how, name=name or label)
+        return _b.apply(op, x, y, name=name or op.__name__)
     return f
 
 
-equal = _compare("equal", "Equal")
-not_equal = _compare("not_equal", "NotEqual")
-less = _compare("less", "Less")
-less_equal = _compare("less_equal", "LessEqual")
-greater = _compare("greater", "Greater")
-greater_equal = _compare("greater_equal", "GreaterEqual")
+equal = _compare(_ops.Equal)
+not_equal = _compare(_ops.NotEqual)
+less = _compare(_ops.Less)
+less_equal = _compare(_ops.LessEqual)
+greater = _compare(_ops.Greater)
+greater_equal = _compare(_ops.GreaterEqual)
 
 
 def cast(x, dtype, name=None) -> Value:
@@ -273,7 +271,9 @@ def where(condition, x, y, name=None) -> Value:
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> Value:
-    return _b.apply(_ops.Clip, t, lo=clip_value_min, hi=clip_value_max, name=name or "clip")
+    t = convert_to_tensor(t)
+    return _b.apply(_ops.Clip, t, _b.as_value(clip_value_min, t.dtype),
+                    _b.as_value(clip_value_max, t.dtype), name=name or "clip")
 
 
 def concat(values, axis, name="concat") -> Value:

@@ -66,7 +66,7 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
         raise ValueError("softmax_cross_entropy_with_logits: pass labels= and logits= by name")
     logits = _check_logits(logits, "softmax_cross_entropy_with_logits")
     labels = _b.as_value(labels, logits.dtype)
-    return _b.apply(_loss.SoftmaxCrossEntropy, logits, dyn={"probs": labels}, reduction="none",
+    return _b.apply(_loss.SoftmaxCrossEntropy, logits, labels, reduction="none",
                     name=name or "SoftmaxCrossEntropyWithLogits")
 
 
@@ -84,5 +84,5 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
     if labels.dtype.kind not in "iu":
         raise TypeError(f"sparse_softmax_cross_entropy_with_logits: labels must be integer class "
                         f"indices, got dtype {labels.dtype}")
-    return _b.apply(_loss.SoftmaxCrossEntropy, logits, dyn={"target": labels}, reduction="none",
+    return _b.apply(_loss.SoftmaxCrossEntropy, logits, labels, reduction="none",
                     name=name or "SparseSoftmaxCrossEntropyWithLogits")

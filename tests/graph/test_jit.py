@@ -1,0 +1,99 @@
+"""@ember.jit: traced once per signature, replayed as an optimized graph; untraceable code is
+detected and runs eagerly with one warning naming the line."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+from ember.nn import functional as F
+
+
+def _model():
+    ember.manual_seed(0)
+    return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Dropout(0.5), nn.Linear(16, 3))
+
+
+def test_replay_equals_eager_and_reads_parameters_live():
+    m = _model().eval()
+
+    @ember.jit
+    def f(x):
+        return F.softmax(m(x), dim=-1) * 2.0 + 1.0
+
+    x = ember.randn(5, 8)
+    with ember.no_grad():
+        first = f(x)          # the trace (an eager run)
+        again = f(x)          # a replay
+        np.testing.assert_allclose(again.data, first.data, rtol=1e-6)
+        m[0].weight.data *= 0.5  # in-place change between calls: the replay must see it
+        want = F.softmax(m(x), dim=-1) * 2.0 + 1.0
+        np.testing.assert_allclose(f(x).data, want.data, rtol=1e-6)
+    exe = next(iter(f._compiled.values())).exe
+    assert any(n.kind == "kernel" for n in exe.program.nodes)  # the graph passes ran
+    assert len(f._compiled) == 1
+
+
+def test_dropout_draws_new_masks_each_replay_like_eager():
+    m = _model().train()
+    f = ember.jit(lambda x: m(x))
+    x = ember.randn(4, 8)
+    with ember.no_grad():
+        ember.manual_seed(5)
+        eager = [m(x).data for _ in range(3)]
+        ember.manual_seed(5)
+        jitted = [f(x).data for _ in range(3)]
+    for a, b in zip(eager, jitted):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert not np.allclose(jitted[1], jitted[2])
+
+
+def test_new_signature_retraces():
+    m = _model().eval()
+    f = ember.jit(lambda x: m(x))
+    with ember.no_grad():
+        f(ember.randn(2, 8))
+        f(ember.randn(3, 8))
+        m.train()
+        f(ember.randn(3, 8))
+    assert len(f._compiled) == 3
+
+
+def test_control_flow_on_values_falls_back_with_one_warning_naming_the_line():
+    def g(x):
+        if x.sum() > 0:  # a Python branch on a tensor value
+            return x * 2
+        return x - 1
+
+    jg = ember.jit(g)
+    pos, neg = ember.ones(3), -ember.ones(3)
+    with pytest.warns(UserWarning, match=r"Tensor.__bool__\(\) at .*test_jit.py:\d+"):
+        jg(pos)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # only one warning
+        np.testing.assert_allclose(jg(neg).data, -2.0)  # never a stale result
+        np.testing.assert_allclose(jg(pos).data, 2.0)
+
+
+def test_item_and_training_step_fall_back_to_eager():
+    f = ember.jit(lambda x: (x * 3).sum().item())
+    with pytest.warns(UserWarning, match=r"Tensor.item\(\)"):
+        assert f(ember.ones(2)) == 6.0
+    m = _model().eval()
+    opt = ember.optim.SGD(m.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = m(x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    js = ember.jit(step)
+    x = ember.randn(2, 8)
+    before = m[0].weight.data.copy()
+    with pytest.warns(UserWarning, match="zero_grad|backward|step"):
+        js(x)
+    js(x)
+    assert not np.allclose(m[0].weight.data, before)  # the steps really ran (eagerly)
