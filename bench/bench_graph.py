@@ -1,0 +1,122 @@
+"""The seed listing's training step in graph mode: ember.compat.v1 vs TensorFlow's compat.v1.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_graph.py \
+        [--tf-python /tmp/tfvenv/bin/python] [--repeats 7]
+
+The step: N=64, D=1000, H=100, two Variables, tf.gradients, two assigns grouped,
+``sess.run([loss, updates], feed_dict)``. Contenders, one process each for TensorFlow (it lives
+in its own environment: never a dependency of ember):
+
+* ember graph, all passes;  ember graph, no passes (what the passes buy);
+* the same step by hand in NumPy (the floor: four GEMMs plus the elementwise work);
+* TensorFlow 2.x ``tf.compat.v1`` graph mode, when ``--tf-python`` (or an importable
+  ``tensorflow``) is given.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+N, D, H = 64, 1000, 100
+
+
+def listing(tf, **session_kw):
+    """The lecture's Variables + assign + group listing; returns a zero-argument step."""
+    x = tf.placeholder(tf.float32, shape=(N, D))
+    y = tf.placeholder(tf.float32, shape=(N, D))
+    w1 = tf.Variable(tf.random_normal((D, H)))
+    w2 = tf.Variable(tf.random_normal((H, D)))
+    h = tf.maximum(tf.matmul(x, w1), 0)
+    y_pred = tf.matmul(h, w2)
+    diff = y_pred - y
+    loss = tf.reduce_mean(tf.reduce_sum(diff ** 2, axis=1))
+    grad_w1, grad_w2 = tf.gradients(loss, [w1, w2])
+    learning_rate = 1e-5
+    new_w1 = w1.assign(w1 - learning_rate * grad_w1)
+    new_w2 = w2.assign(w2 - learning_rate * grad_w2)
+    updates = tf.group(new_w1, new_w2)
+    sess = tf.Session(**session_kw)
+    sess.run(tf.global_variables_initializer())
+    rng = np.random.default_rng(0)
+    values = {x: rng.standard_normal((N, D)).astype(np.float32),
+              y: rng.standard_normal((N, D)).astype(np.float32)}
+    return lambda: sess.run([loss, updates], feed_dict=values)
+
+
+def numpy_step():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    y = rng.standard_normal((N, D)).astype(np.float32)
+    w = [rng.standard_normal((D, H)).astype(np.float32),
+         rng.standard_normal((H, D)).astype(np.float32)]
+
+    def step():
+        hp = x @ w[0]
+        h = np.maximum(hp, 0)
+        diff = h @ w[1] - y
+        loss = np.mean(np.sum(diff * diff, axis=1))
+        g = diff * np.float32(2 / N)
+        g2 = h.T @ g
+        gh = (g @ w[1].T) * (hp > 0)
+        g1 = x.T @ gh
+        w[0] -= np.float32(1e-5) * g1
+        w[1] -= np.float32(1e-5) * g2
+        return loss
+    return step
+
+
+def tf_only(repeats):
+    """Run inside TensorFlow's environment: print the median seconds per step as JSON."""
+    import tensorflow.compat.v1 as tf
+    from bench.harness import interleaved
+    tf.disable_eager_execution()
+    tf.disable_v2_behavior()
+    med = interleaved({"tf": listing(tf)}, repeats=repeats)
+    print(json.dumps({"tf": med["tf"], "version": tf.__version__ if hasattr(tf, "__version__")
+                      else __import__("tensorflow").__version__}))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--tf-python", help="a Python with tensorflow installed (its own venv)")
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--tf-only", action="store_true", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.tf_only:
+        return tf_only(a.repeats)
+    import ember.compat.v1 as etf
+    from bench.harness import fmt_us, interleaved, machine_line, table
+    contenders = {"numpy by hand (floor)": numpy_step()}
+    etf.reset_default_graph()
+    contenders["ember graph, all passes"] = listing(etf)
+    etf.reset_default_graph()
+    contenders["ember graph, no passes"] = listing(etf, passes=())
+    med = interleaved(contenders, repeats=a.repeats)
+    tf_line = None
+    if a.tf_python:
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
+            __file__))), TF_CPP_MIN_LOG_LEVEL="3")
+        r = subprocess.run([a.tf_python, __file__, "--tf-only", "--repeats", str(a.repeats)],
+                           capture_output=True, text=True, env=env)
+        if r.returncode == 0:
+            out = json.loads(r.stdout.strip().splitlines()[-1])
+            med[f"TensorFlow {out['version']} compat.v1"] = out["tf"]
+        else:
+            tf_line = "TensorFlow run failed: " + r.stderr.strip().splitlines()[-1]
+    floor = med["numpy by hand (floor)"]
+    rows = [(k, fmt_us(v), f"{v / floor:.2f}x") for k, v in med.items()]
+    print(machine_line())
+    print(f"sess.run([loss, updates]) step, N={N}, D={D}, H={H}; median of {a.repeats} "
+          "interleaved samples (TensorFlow in its own process)")
+    print(table(rows, ["contender", "median", "vs numpy"]))
+    if tf_line:
+        print(tf_line)
+
+
+if __name__ == "__main__":
+    main()
