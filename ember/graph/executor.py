@@ -159,6 +159,13 @@ class Executable:
             def step(env, rt):
                 env[o] = t.data
             return step
+        if kind == "writeback":  # a primitive's new state written into an eager buffer
+            t, i = n.attrs["tensor"], ins[0]
+
+            def step(env, rt):
+                np.copyto(t.data, env[i], casting="unsafe")
+                t._vb[0] += 1
+            return step
         if kind == "rng_fn":  # a random primitive: reads and advances ember's generator
             op, attrs = n.op, n.attrs
             from .. import random as _random

@@ -29,22 +29,28 @@ import numpy as np
 from ..autograd import grad_mode
 from ..dispatch import DispatchMode
 from ..tensor import Tensor
+from .autodiff import gradients
 from .executor import Executable, State
 from .ir import Graph
 from .passes import ALL
 
 _UNTRACEABLE = ("item", "__bool__", "__float__", "__int__", "__index__", "__repr__", "__str__",
-                "__format__", "tolist", "numpy", "__array__", "backward")
+                "__format__", "tolist", "numpy", "__array__")
 
 
 def _codes():
+    """code object -> (kind, label): calls the tracer treats specially."""
+    from ..nn import functional as F
+    from ..nn.module import Module
+    from ..optim.optimizer import Optimizer
     out = {}
     for name in _UNTRACEABLE:
-        f = getattr(Tensor, name, None)
-        code = getattr(f, "__code__", None)
+        code = getattr(getattr(Tensor, name, None), "__code__", None)
         if code is not None:
-            out[code] = f"Tensor.{name}()"
-    from ..optim.optimizer import Optimizer
+            out[code] = ("bad", f"Tensor.{name}()")
+    out[Tensor.backward.__code__] = ("backward", "Tensor.backward()")
+    out[F.assign_.__code__] = ("assign", "assign_")
+    out[Module.zero_grad.__code__] = ("zero_grad", "Module.zero_grad()")
     stack = [Optimizer]
     while stack:
         c = stack.pop()
@@ -52,19 +58,30 @@ def _codes():
         for name in ("step", "zero_grad"):
             f = c.__dict__.get(name)
             if f is not None and hasattr(f, "__code__"):
-                out[f.__code__] = f"{c.__name__}.{name}()"
+                out[f.__code__] = (name, f"{c.__name__}.{name}()")
     return out
 
 
 class _Tracer(DispatchMode):
-    """Records (op, inputs, attrs, outputs) of every primitive call."""
+    """Records every primitive call as ("call", op, inputs, attrs, outputs), and the training
+    side effects the profile hook reports as events, in order. Calls made inside an event
+    (an optimizer step's own arithmetic) are part of that event, not of the graph."""
 
     def __init__(self):
         self.calls = []
+        self.inside = 0
+        self.snap = {}  # id(tensor) -> (data, version, copy) when the trace first read it
 
     def __ember_dispatch__(self, op, inputs, attrs):
+        if not self.inside:
+            for x in inputs:
+                if isinstance(x, Tensor) and id(x) not in self.snap:
+                    # a copy too: an in-place change through .data bumps no version
+                    self.snap[id(x)] = (x.data, x._vb[0], x.data.copy())
         out = op.apply(*inputs, **attrs)
-        self.calls.append((op, inputs, attrs, out if isinstance(out, tuple) else (out,)))
+        if not self.inside:
+            self.calls.append(("call", op, inputs, attrs,
+                               out if isinstance(out, tuple) else (out,)))
         return out
 
 
@@ -105,19 +122,37 @@ def _modules_of(fn, args):
 
 
 class _Compiled:
-    """One traced signature: the executable and how to map arguments and results."""
+    """One traced signature: the executable, how arguments map to its feeds, and the training
+    side effects to replay around it, in their traced order."""
 
-    def __init__(self, exe, arg_slots, structure, out_index, rng_nodes):
+    def __init__(self, exe, arg_slots, structure, events, grad_targets):
         self.exe, self.arg_slots, self.structure = exe, arg_slots, structure
-        self.out_index, self.rng_nodes = out_index, rng_nodes
+        self.events = events              # [("zero_grad"|"step", obj, kwargs) | ("graph",)]
+        self.grad_targets = grad_targets  # tensors whose .grad the traced backward filled
         self.state = State()
 
     def __call__(self, args):
+        results = None
+        for ev in self.events:
+            if ev[0] == "graph":
+                results = self._run_graph(args)
+            else:
+                getattr(ev[1], ev[0])(**ev[2])
+        return _rebuild(self.structure, results)
+
+    def _run_graph(self, args):
         feeds = [args[i].data if isinstance(args[i], Tensor) else np.asarray(args[i])
                  for i in self.arg_slots]
         outs = self.exe.run(feeds, self.state)
-        results = [Tensor(a) if isinstance(a, np.ndarray) else a for a in outs]
-        return _rebuild(self.structure, results)
+        n = len(outs) - len(self.grad_targets)
+        for t, g in zip(self.grad_targets, outs[n:]):  # as the engine accumulates into leaves
+            if g.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype)
+            if t.grad is None:
+                t.grad = Tensor(np.array(g, copy=True))
+            else:
+                t.grad.data += g
+        return [Tensor(a) if isinstance(a, np.ndarray) else a for a in outs[:n]]
 
 
 def _flatten(x, leaves):
@@ -180,18 +215,31 @@ class JitFunction:
         if kwargs:
             self._warn("was called with keyword arguments (not traced)")
             return self.fn(*args, **kwargs), "eager"
-        needs_grad = grad_mode._enabled and any(isinstance(a, Tensor) and a.requires_grad
-                                                for a in args)
         codes = _codes()
-        hits = []
+        tracer = _Tracer()
+        bad = []
+        open_frames = {}  # frame -> event index, for the side-effect calls being run
 
         def profile(frame, event, arg):
-            if event == "call" and frame.f_code in codes and not hits:
+            if event == "call":
+                hit = codes.get(frame.f_code)
+                if hit is None or tracer.inside:
+                    return
+                kind, label = hit
                 caller = frame.f_back
                 where = f"{caller.f_code.co_filename}:{caller.f_lineno}" if caller else "?"
-                hits.append(f"calls {codes[frame.f_code]} at {where}")
+                if kind == "bad":
+                    if not bad:
+                        bad.append(f"calls {label} at {where}")
+                    return
+                loc = dict(frame.f_locals)
+                tracer.calls.append(("event", kind, loc, where))
+                tracer.inside += 1
+                open_frames[frame] = len(tracer.calls) - 1
+            elif event == "return" and frame in open_frames:
+                del open_frames[frame]
+                tracer.inside -= 1
 
-        tracer = _Tracer()
         old = sys.getprofile()
         sys.setprofile(profile)
         try:
@@ -199,21 +247,20 @@ class JitFunction:
                 out = self.fn(*args)
         finally:
             sys.setprofile(old)
-        if hits:
-            self._warn(hits[0] + ", which a trace cannot capture")
+        if bad:
+            self._warn(bad[0] + ", which a trace cannot capture")
             return out, "eager"
         try:
-            compiled = self._build(tracer.calls, args, out, needs_grad)
+            compiled = self._build(tracer.calls, tracer.snap, args, out)
         except _Untraceable as e:
             self._warn(str(e))
             return out, "eager"
         return out, compiled
 
-    def _build(self, calls, args, out, needs_grad):
+    def _build(self, calls, snap, args, out):
         g = Graph()
         values: dict = {}   # id(tensor) -> Value
         seen: dict = {}     # id(tensor) -> (tensor, data, version) of tensors read from outside
-        arg_ids = {id(a): i for i, a in enumerate(args) if isinstance(a, (Tensor, np.ndarray))}
         arg_slots = []
         for i, a in enumerate(args):
             if isinstance(a, (Tensor, np.ndarray)):
@@ -222,44 +269,81 @@ class JitFunction:
                           out=[(data.shape, data.dtype)], name=f"arg{i}").outputs[0]
                 values[id(a)] = v
                 arg_slots.append(i)
-        rng_nodes = []
-        for op, inputs, attrs, outs in calls:
+        none = g.add("const", None, (), {"value": None}, out=[((), None)], name="None").outputs[0]
+        events, targets = [], []
+        loss, stepped, legit = None, False, {}
+        for item in calls:
+            if item[0] == "event":
+                kind, loc, where = item[1], item[2], item[3]
+                if kind == "backward":
+                    if loss is not None or loc.get("gradient") is not None:
+                        raise _Untraceable(f"calls backward() twice or with a gradient at {where}"
+                                           " (one scalar backward per traced function)")
+                    if id(loc["self"]) not in values:
+                        raise _Untraceable(f"calls backward() at {where} on a tensor the trace "
+                                           "did not compute")
+                    loss = values[id(loc["self"])]
+                    events.append(("graph",))
+                elif kind == "assign":  # a primitive's state output written into a buffer
+                    st, val = loc["state"], loc["value"]
+                    if id(val) not in values:
+                        raise _Untraceable(f"assign_ at {where} writes a value the trace did not "
+                                           "compute")
+                    node = g.add("writeback", None, (values[id(val)],), {"tensor": st}, out=[],
+                                 name="WriteBack")
+                    targets.append(node)
+                    legit[id(st)] = legit.get(id(st), 0) + 1
+                else:  # zero_grad / step: replayed as the same eager call
+                    obj = loc.pop("self")
+                    loc.pop("closure", None)
+                    loc = {k: v for k, v in loc.items() if k in ("set_to_none",)}
+                    if kind == "step":  # the optimizer's own parameters may change
+                        stepped = True
+                        for group in getattr(obj, "param_groups", ()):
+                            for p in group["params"]:
+                                legit[id(p)] = legit.get(id(p), 0) + 1
+                    events.append((kind, obj, loc))
+                continue
+            _, op, inputs, attrs, outs = item
+            if stepped:
+                raise _Untraceable(f"computes with tensors after an optimizer step "
+                                   f"({op.__name__}); put the step last")
             ins = []
             for x in inputs:
-                if id(x) in values:
+                if x is None:
+                    ins.append(none)
+                elif id(x) in values:
                     ins.append(values[id(x)])
                 elif isinstance(x, Tensor):
-                    if x.requires_grad and grad_mode._enabled:
-                        needs_grad = True
-                    seen[id(x)] = (x, x.data, x._vb[0])
+                    if x.requires_grad and x._ctx is not None:
+                        raise _Untraceable("reads a tensor that is part of an outer autograd "
+                                           "graph")
+                    seen[id(x)] = (x,) + snap[id(x)]
                     v = g.add("capture", None, (), {"tensor": x},
                               out=[(x.shape, x.data.dtype)], name="captured").outputs[0]
                     values[id(x)] = v
                     ins.append(v)
                 else:
-                    a = np.asarray(x) if x is not None else None
-                    if a is None:
-                        ins.append(None)
-                        continue
-                    v = g.add("const", None, (), {"value": a}, out=[(a.shape, a.dtype)]
-                              ).outputs[0]
-                    ins.append(v)
-            if any(v is None for v in ins):
-                raise _Untraceable(f"passes None to {op.__name__} (optional inputs are not "
-                                   "traced yet)")
+                    a = np.asarray(x)
+                    ins.append(g.add("const", None, (), {"value": a}, out=[(a.shape, a.dtype)]
+                                     ).outputs[0])
             random = op.__module__.endswith("ops.random")
             node = g.add("rng_fn" if random else "fn", op, ins, dict(attrs),
                          out=[(o.shape, o.data.dtype) for o in outs], name=op.__name__)
-            if random:
-                rng_nodes.append(node)
             for o, v in zip(outs, node.outputs):
                 values[id(o)] = v
-        if needs_grad:
+        needs = [t for t, *_ in seen.values() if t.requires_grad] + \
+            [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+        if needs and grad_mode._enabled and loss is None:
             raise _Untraceable("needs gradients through its result (not compiled yet)")
-        for t, data, version in seen.values():
-            if t.data is not data or t._vb[0] != version:
-                raise _Untraceable("changes a tensor in place outside a primitive (an optimizer "
-                                   "step or an in-place update), which a trace cannot replay")
+        for t, data, version, copy in seen.values():
+            changed = t.data is not data or t._vb[0] != version or not np.array_equal(
+                t.data, copy, equal_nan=True)
+            if changed and id(t) not in legit:
+                raise _Untraceable("changes a tensor in place outside a primitive, which a "
+                                   "trace cannot replay")
+        if not any(e[0] == "graph" for e in events):
+            events.append(("graph",))
         leaves: list = []
         structure = _flatten(out, leaves)
         fetches = []
@@ -269,9 +353,17 @@ class JitFunction:
                 values[id(t)] = g.add("const", None, (), {"value": a},
                                       out=[(a.shape, a.dtype)]).outputs[0]
             fetches.append(values[id(t)])
+        grad_targets = []
+        if loss is not None:
+            leaves_needing = [t for t in needs if t._ctx is None]
+            grads = gradients(loss, [values[id(t)] for t in leaves_needing])
+            for t, gv in zip(leaves_needing, grads):
+                if gv is not None:
+                    grad_targets.append(t)
+                    fetches.append(gv)
         fed = [n.outputs[0] for n in g.nodes if n.kind == "placeholder"]
-        exe = Executable(g, fetches, [], fed, self.passes)
-        return _Compiled(exe, arg_slots, structure, None, rng_nodes)
+        exe = Executable(g, fetches, targets, fed, self.passes)
+        return _Compiled(exe, arg_slots, structure, events, grad_targets)
 
 
 def jit(fn=None, *, passes=ALL):
