@@ -9,8 +9,9 @@ in its own environment: never a dependency of ember):
 
 * ember graph, all passes;  ember graph, no passes (what the passes buy);
 * the same step by hand in NumPy (the floor: four GEMMs plus the elementwise work);
-* TensorFlow 2.x ``tf.compat.v1`` graph mode, when ``--tf-python`` (or an importable
-  ``tensorflow``) is given.
+* TensorFlow 2.x ``tf.compat.v1`` graph mode, when ``--tf-python`` is given.
+
+Then the tiny step (batch 1, 16-16-2 MLP, SGD): eager ember, ``@ember.jit``, PyTorch, NumPy.
 """
 import argparse
 import json
@@ -70,6 +71,68 @@ def numpy_step():
     return step
 
 
+def tiny_steps():
+    """Batch 1, 16-16-2 MLP, SGD: eager ember, @ember.jit, PyTorch, hand-written NumPy."""
+    import ember
+    from ember import nn
+    from ember.nn import functional as F
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((1, 16)).astype(np.float32)
+    ya = np.array([1])
+    out = {}
+
+    def make():
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        return m, ember.optim.SGD(m.parameters(), lr=0.01)
+
+    for name, wrap in (("ember eager", lambda f: f), ("ember @jit", ember.jit)):
+        m, opt = make()
+        x, y = ember.tensor(xa), ember.tensor(ya)
+
+        def step(x, y, m=m, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        f = wrap(step)
+        out[name] = (lambda f=f, x=x, y=y: f(x, y))
+    try:
+        import torch
+        torch.set_num_threads(1)
+        tm = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+        topt = torch.optim.SGD(tm.parameters(), lr=0.01)
+        tx, ty = torch.tensor(xa), torch.tensor(ya)
+
+        def tstep():
+            topt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(tm(tx), ty)
+            loss.backward()
+            topt.step()
+        out["PyTorch eager"] = tstep
+    except ImportError:  # pragma: no cover
+        pass
+    w1 = rng.standard_normal((16, 16)).astype(np.float32) * 0.25
+    w2 = rng.standard_normal((16, 2)).astype(np.float32) * 0.25
+    b1, b2 = np.zeros(16, np.float32), np.zeros(2, np.float32)
+
+    def npstep(w1=w1, w2=w2, b1=b1, b2=b2):
+        hp = xa @ w1 + b1
+        h = np.maximum(hp, 0)
+        z = h @ w2 + b2
+        e = np.exp(z - z.max(1, keepdims=True))
+        p = e / e.sum(1, keepdims=True)
+        p[0, ya[0]] -= 1
+        gh = (p @ w2.T) * (hp > 0)
+        w2 -= 0.01 * (h.T @ p)
+        b2 -= 0.01 * p[0]
+        w1 -= 0.01 * (xa.T @ gh)
+        b1 -= 0.01 * gh[0]
+    out["NumPy by hand"] = npstep
+    return out
+
+
 def tf_only(repeats):
     """Run inside TensorFlow's environment: print the median seconds per step as JSON."""
     import tensorflow.compat.v1 as tf
@@ -116,6 +179,12 @@ def main():
     print(table(rows, ["contender", "median", "vs numpy"]))
     if tf_line:
         print(tf_line)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the jitted step must be compiled, not a fallback
+        tiny = interleaved(tiny_steps(), repeats=a.repeats)
+    print("\nTiny step (batch 1, 16-16-2 MLP, SGD, zero_grad/forward/backward/step)")
+    print(table([(k, fmt_us(v)) for k, v in tiny.items()], ["contender", "median per step"]))
 
 
 if __name__ == "__main__":

@@ -185,12 +185,17 @@ class JitFunction:
         self.passes = tuple(passes)
         self._compiled: dict = {}
         self._warned = set()
+        self._mods = None
         functools.update_wrapper(self, fn)
 
     def signature(self, args, kwargs):
-        mods = _modules_of(self.fn, args)
-        flags = tuple(m.training for top in mods for m in top.modules())
-        return (tuple(_key_of(a) for a in args), tuple(sorted(
+        if self._mods is None:  # modules of the closure and globals: found once
+            self._mods = [m for top in _modules_of(self.fn, ()) for m in top.modules()]
+        flags = tuple([m.training for m in self._mods])
+        if any(hasattr(a, "modules") and hasattr(a, "training") for a in args):
+            flags += tuple(m.training for top in _modules_of(lambda: None, args)
+                           for m in top.modules())
+        return (tuple([_key_of(a) for a in args]), tuple(sorted(
             (k, _key_of(v)) for k, v in kwargs.items())), grad_mode._enabled, flags)
 
     def __call__(self, *args, **kwargs):
