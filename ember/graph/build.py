@@ -42,7 +42,9 @@ def to_array(x, dtype=None) -> np.ndarray:
     if isinstance(x, (bool, np.bool_)):
         return np.asarray(x, bool)
     if isinstance(x, (int, float)) and not isinstance(x, bool):
-        if dtype is not None and (dtype.kind in "fc" or (dtype.kind in "iu" and isinstance(x, int))):
+        same_kind = dtype is not None and (dtype.kind in "fc" or
+                                           (dtype.kind in "iu" and isinstance(x, int)))
+        if same_kind:
             return np.asarray(x, dtype)
         return np.asarray(x, np.float32 if isinstance(x, float) else np.int32)
     a = np.asarray(x)
@@ -181,7 +183,8 @@ class Variable(Value):
     read_value = value
 
     def __repr__(self):
-        return f"<graph Variable {self.node.name!r} shape={fmt_shape(self.shape)} dtype={self.dtype}>"
+        return (f"<graph Variable {self.node.name!r} shape={fmt_shape(self.shape)} "
+                f"dtype={self.dtype}>")
 
 
 def assign(var: Variable, value, name: str | None = None) -> Value:

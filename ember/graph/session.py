@@ -21,8 +21,8 @@ def _check_feed(v: Value, x) -> np.ndarray:
     a = np.asarray(x)
     want = v.dtype
     if want is not None and a.dtype != want:
-        ok = np.can_cast(a.dtype, want, "same_kind") or (a.dtype.kind in "iub" and want.kind in
-                                                          "iufc") or a.dtype.kind == "b" == want.kind
+        ok = (np.can_cast(a.dtype, want, "same_kind")
+              or (a.dtype.kind in "iub" and want.kind in "iufc"))
         if not ok:
             raise TypeError(f"feed for {v.node.name!r} ({want}, shape {fmt_shape(v.shape)}): "
                             f"got an array of dtype {a.dtype}, which does not convert to {want}")

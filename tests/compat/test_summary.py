@@ -40,7 +40,7 @@ def test_scalar_histogram_merge_all_and_graph(tmp_path):
     vals = [e.value for e in ea.Scalars("loss")]
     np.testing.assert_allclose(vals, [0.0, 4.0, 8.0])
     assert [e.step for e in ea.Scalars("loss")] == [0, 1, 2]
-    h = ea.Histograms("weights")[0].histogram_value
+    h = ea.Histograms("fc1/weights")[0].histogram_value  # tags carry the name scope
     assert h.num == 8 and h.min == 1.0 and h.max == 1.0
     graph = ea.Graph()
     names = {n.name: n for n in graph.node}

@@ -134,9 +134,11 @@ def xavier_initializer(uniform=True, seed=None, dtype=None):
     return Glorot(uniform, seed)
 
 
-_BY_NAME = {"glorot_uniform": glorot_uniform_initializer, "glorot_normal": glorot_normal_initializer,
+_BY_NAME = {"glorot_uniform": glorot_uniform_initializer,
+            "glorot_normal": glorot_normal_initializer,
             "zeros": zeros_initializer, "ones": ones_initializer,
-            "random_normal": random_normal_initializer, "random_uniform": random_uniform_initializer,
+            "random_normal": random_normal_initializer,
+            "random_uniform": random_uniform_initializer,
             "truncated_normal": truncated_normal_initializer}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ... import ops as _ops
 from ...ops import nn_activation as _act
+from ...ops import nn_conv as _conv
 from ...ops import nn_loss as _loss
 from ...graph import build as _b
 
@@ -86,3 +87,63 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
                         f"indices, got dtype {labels.dtype}")
     return _b.apply(_loss.SoftmaxCrossEntropy, logits, labels, reduction="none",
                     name=name or "SparseSoftmaxCrossEntropyWithLogits")
+
+
+# ---- convolution and pooling, TensorFlow's NHWC layout over ember's NCHW primitives ----------
+
+def _same_pads(size, k, s, what):
+    """TensorFlow's SAME padding: output ceil(size / s), the odd pixel at the end."""
+    if size is None:
+        raise ValueError(f"{what}: padding='SAME' needs the spatial size known, got None")
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pads(x, kh, kw, sh, sw, padding, what):
+    if padding == "VALID":
+        return (0, 0), (0, 0)
+    if padding != "SAME":
+        raise ValueError(f"{what}: padding must be 'SAME' or 'VALID', got {padding!r}")
+    return _same_pads(x.shape[1], kh, sh, what), _same_pads(x.shape[2], kw, sw, what)
+
+
+def _nhwc(x, what):
+    x = _b.as_value(x)
+    if x.shape is None or len(x.shape) != 4:
+        raise ValueError(f"{what}: input must be 4-D (batch, height, width, channels), got "
+                         f"shape {x.shape}")
+    return x
+
+
+def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True,  # noqa: A002
+           data_format="NHWC", dilations=(1, 1, 1, 1), name=None, filters=None):
+    """2-D convolution of NHWC ``input`` with a (kh, kw, in, out) ``filter``."""
+    if data_format != "NHWC":
+        raise ValueError("conv2d: only data_format='NHWC' is supported")
+    x = _nhwc(input, "conv2d")
+    w = _b.as_value(filter if filter is not None else filters)
+    kh, kw = w.shape[0], w.shape[1]
+    sh, sw = strides[1], strides[2]
+    pads = _pads(x, kh, kw, sh, sw, padding, "conv2d")
+    xc = _b.apply(_ops.Permute, x, dims=(0, 3, 1, 2), name="ToNCHW")
+    wc = _b.apply(_ops.Permute, w, dims=(3, 2, 0, 1), name="FilterToOIHW")
+    y = _b.apply(_conv.Conv2d, xc, wc, stride=(sh, sw), padding=pads,
+                 dilation=(dilations[1], dilations[2]), name=name or "Conv2D")
+    return _b.apply(_ops.Permute, y, dims=(0, 2, 3, 1), name="ToNHWC")
+
+
+def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):  # noqa: A002
+    """Max pooling of NHWC ``value`` over (ksize[1], ksize[2]) windows."""
+    x = _nhwc(value if value is not None else input, "max_pool")
+    kh, kw, sh, sw = ksize[1], ksize[2], strides[1], strides[2]
+    (t, bt), (lft, r) = _pads(x, kh, kw, sh, sw, padding, "max_pool")
+    xc = _b.apply(_ops.Permute, x, dims=(0, 3, 1, 2), name="ToNCHW")
+    if t or bt or lft or r:  # padding counts as -inf, as TensorFlow's
+        xc = _b.apply(_ops.Pad, xc, widths=((0, 0), (0, 0), (t, bt), (lft, r)),
+                      value=float("-inf"))
+    y = _b.apply(_conv.MaxPool2d, xc, kernel=(kh, kw), stride=(sh, sw), name=name or "MaxPool")
+    return _b.apply(_ops.Permute, y, dims=(0, 2, 3, 1), name="ToNHWC")
+
+
+max_pool2d = max_pool

@@ -21,9 +21,15 @@ def _add(kind, encode, inputs, name, collections):
     return node.outputs[0]
 
 
+def _tag(name, family):
+    """TensorFlow's tag: the enclosing name scopes, then ``family/name``."""
+    scopes = get_default_graph()._scopes
+    return "/".join(scopes + ([family] if family else []) + [name])
+
+
 def scalar(name, tensor, collections=None, family=None):
-    """A summary op logging the scalar ``tensor`` under tag ``name``."""
-    tag = f"{family}/{name}" if family else name
+    """A summary op logging the scalar ``tensor`` under tag ``scope/name``."""
+    tag = _tag(name, family)
 
     def encode(a):
         a = np.asarray(a)
@@ -36,8 +42,8 @@ def scalar(name, tensor, collections=None, family=None):
 
 
 def histogram(name, values, collections=None, family=None):
-    """A summary op logging the distribution of ``values``."""
-    tag = f"{family}/{name}" if family else name
+    """A summary op logging the distribution of ``values`` (tag ``scope/name``)."""
+    tag = _tag(name, family)
 
     def encode(a):
         return pb.message(1, pb.string(1, tag), pb.message(5, histogram_proto(a)))
@@ -64,7 +70,8 @@ class FileWriter:
 
     def __init__(self, logdir, graph: Graph | None = None, max_queue=10, flush_secs=120,
                  filename_suffix=None, session=None):
-        self._w = SummaryWriter(logdir, flush_secs=flush_secs, filename_suffix=filename_suffix or "")
+        self._w = SummaryWriter(logdir, flush_secs=flush_secs,
+                                filename_suffix=filename_suffix or "")
         self.logdir = self._w.log_dir
         if graph is not None:
             self.add_graph(graph)

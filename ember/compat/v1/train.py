@@ -118,8 +118,9 @@ class AdamOptimizer(Optimizer):
 
     def _prepare(self, graph):
         if self._powers is None:
-            self._powers = (_b.Variable(np.float32(self.beta1), trainable=False, name="beta1_power"),
-                            _b.Variable(np.float32(self.beta2), trainable=False, name="beta2_power"))
+            self._powers = tuple(
+                _b.Variable(np.float32(b), trainable=False, name=f"beta{i}_power")
+                for i, b in ((1, self.beta1), (2, self.beta2)))
         b1p, b2p = self._powers
         self._lr_t = self.learning_rate * _b.apply(_ops.Sqrt, 1 - b2p) / (1 - b1p)
         return self._powers

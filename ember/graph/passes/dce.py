@@ -67,8 +67,9 @@ def extract(graph: Graph, fetches: list, targets: list, fed: list) -> Program:
     nmap: dict = {}
     feeds = []
     for v in fed:
+        name = v.node.name if v.node.kind == "placeholder" else v.name.replace(":", "_")
         ph = prog.add("placeholder", None, (), {"feed_of": v}, out=[(v.shape, v.dtype)],
-                      name=v.node.name if v.node.kind == "placeholder" else v.name.replace(":", "_"))
+                      name=name)
         vmap[v] = ph.outputs[0]
         feeds.append((v, ph.outputs[0]))
     for n in graph.nodes:
