@@ -11,7 +11,8 @@ in its own environment: never a dependency of ember):
 * the same step by hand in NumPy (the floor: four GEMMs plus the elementwise work);
 * TensorFlow 2.x ``tf.compat.v1`` graph mode, when ``--tf-python`` is given.
 
-Then the tiny step (batch 1, 16-16-2 MLP, SGD): eager ember, ``@ember.jit``, PyTorch, NumPy.
+Then the tiny step (batch 1, 16-16-2 MLP, SGD): eager ember, ``@ember.jit``, PyTorch, NumPy;
+and the README MLP step (784-512-10, RMSprop, batch 128): eager, ``@ember.jit``, GEMM floor.
 """
 import argparse
 import json
@@ -133,6 +134,44 @@ def tiny_steps():
     return out
 
 
+def mlp_steps():
+    """README MLP (784-512-10, ReLU, RMSprop, batch 128): eager vs @ember.jit, and the floor of
+    its matrix multiplies alone (forward 2, backward 3) in NumPy."""
+    import ember
+    from ember import nn
+    from ember.nn import functional as F
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((128, 784)).astype(np.float32)
+    ya = rng.integers(0, 10, 128)
+    out = {}
+    for name, wrap in (("ember eager", lambda f: f), ("ember @jit", ember.jit)):
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+        opt = ember.optim.RMSprop(m.parameters(), lr=1e-3)
+        x, y = ember.tensor(xa), ember.tensor(ya)
+
+        def step(x, y, m=m, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        f = wrap(step)
+        out[name] = (lambda f=f, x=x, y=y: f(x, y))
+    w1 = rng.standard_normal((784, 512)).astype(np.float32)
+    w2 = rng.standard_normal((512, 10)).astype(np.float32)
+    g = rng.standard_normal((128, 10)).astype(np.float32)
+
+    def floor():
+        h = xa @ w1
+        h @ w2
+        h.T @ g
+        g @ w2.T
+        xa.T @ h
+    out["NumPy matmuls only (floor)"] = floor
+    return out
+
+
 def tf_only(repeats):
     """Run inside TensorFlow's environment: print the median seconds per step as JSON."""
     import tensorflow.compat.v1 as tf
@@ -185,6 +224,13 @@ def main():
         tiny = interleaved(tiny_steps(), repeats=a.repeats)
     print("\nTiny step (batch 1, 16-16-2 MLP, SGD, zero_grad/forward/backward/step)")
     print(table([(k, fmt_us(v)) for k, v in tiny.items()], ["contender", "median per step"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mlp = interleaved(mlp_steps(), repeats=a.repeats)
+    fl = mlp["NumPy matmuls only (floor)"]
+    print("\nMLP step (784-512-10, RMSprop, batch 128)")
+    print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in mlp.items()],
+                ["contender", "median per step", "vs floor"]))
 
 
 if __name__ == "__main__":

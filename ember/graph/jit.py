@@ -49,6 +49,9 @@ def _codes():
         if code is not None:
             out[code] = ("bad", f"Tensor.{name}()")
     out[Tensor.backward.__code__] = ("backward", "Tensor.backward()")
+    from ..autograd import engine
+    # the engine reached other than through Tensor.backward (ember.autograd.grad, ...)
+    out[engine.run_backward.__code__] = ("bad", "the autograd engine (autograd.grad)")
     out[F.assign_.__code__] = ("assign", "assign_")
     out[Module.zero_grad.__code__] = ("zero_grad", "Module.zero_grad()")
     stack = [Optimizer]

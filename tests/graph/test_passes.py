@@ -224,3 +224,15 @@ def test_all_passes_give_the_same_training_as_none(make):
                 assert first >= 8 and exe.last_allocated <= 1
     np.testing.assert_allclose(runs[ALL], runs[()], rtol=1e-5)
     assert runs[()][-1] < runs[()][0]
+
+
+def test_fusion_with_an_unknown_batch_dim_and_a_runtime_broadcast():
+    x = tf.placeholder(tf.float32, (None, 4))
+    z = tf.placeholder(tf.float32, (None, 4))  # fed with batch 1: broadcasts at run time
+    y = tf.exp(x * 0.5) + z * 2.0 - 1.0
+    exe = _program([y], [x, z], passes=("fusion",))
+    assert [n.kind for n in exe.program.nodes].count("kernel") == 1
+    xv = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
+    zv = np.array([[1.0, 2.0, 3.0, 4.0]], np.float32)
+    np.testing.assert_allclose(exe.run([xv, zv], eg.State())[0], np.exp(xv * 0.5) + zv * 2 - 1,
+                               rtol=1e-6)

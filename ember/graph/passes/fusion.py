@@ -2,9 +2,11 @@
 that computes it block by block, so each block of the inputs is read once and the intermediates
 live in small scratch buffers instead of full-size temporaries (one pass over memory).
 
-Which calls may fuse: an elementwise primitive listed in :data:`UFUNCS`, of a floating dtype,
-with a fully known output shape, whose forward context no backward node reads, and whose output
-feeds exactly one node (in the same fused group, of the same shape) and is not fetched.
+Which calls may fuse: an elementwise primitive listed in :data:`UFUNCS`, of a floating dtype and
+known rank, whose forward context no backward node reads, and whose output feeds exactly one
+node (in the same fused group, of the same static shape, None dims allowed) and is not fetched.
+Every intermediate is computed at the group's output shape: elementwise ops commute with
+broadcasting, so this is exact even when an unknown dim turns out to be 1 at run time.
 
 :data:`UFUNCS` gives, per primitive, its forward written with NumPy ``out=`` arguments so it can
 write into a given buffer; ``tests/graph/test_passes.py`` checks every entry against the
@@ -49,8 +51,7 @@ BLOCK = 1 << 16  # elements per block: 256 KB of float32, inside a core's L2 cac
 def eligible(n, keep) -> bool:
     o = n.outputs[0] if n.outputs else None
     return (n.kind == "fn" and n.op in UFUNCS and n not in keep and not n.attrs and
-            not n.dyn_attrs and o.dtype.kind == "f" and o.shape is not None and
-            o.shape.is_fully_defined())
+            not n.dyn_attrs and o.dtype.kind == "f" and o.shape is not None)
 
 
 def fuse_elementwise(prog: Program) -> int:
