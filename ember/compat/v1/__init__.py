@@ -301,4 +301,5 @@ def no_op(name="NoOp") -> Node:
 # ---- submodules (imported last: they use the functions above) -------------------------------
 from . import nn, losses, train, layers, contrib, keras, summary  # noqa: E402
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [n for n, v in list(globals().items()) if not n.startswith("_") and n not in (
+    "annotations", "builtins", "contextlib", "np")]
