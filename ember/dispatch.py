@@ -35,6 +35,7 @@ __all__ = ["DispatchMode", "RecordingMode", "apply", "current_modes"]
 _new = object.__new__
 _F64 = np.dtype(np.float64)
 _ndarray = np.ndarray
+_SCALARS = (np.generic, int, float, complex)  # host numbers (operators on two Python numbers)
 
 
 class _ModeStack(threading.local):
@@ -160,7 +161,7 @@ def apply(cls, *inputs, **attrs):
     if out.__class__ is not _ndarray:
         if out.__class__ is tuple:  # several outputs (batch statistics, a new random state)
             return _wrap_many(ctx, cls, inputs, out, rec)
-        if isinstance(out, np.generic):  # NumPy gives scalars for 0-d results; keep arrays
+        if isinstance(out, _SCALARS):  # NumPy gives scalars for 0-d results; keep arrays
             out = np.asarray(out)
     if out.dtype is _F64 and not cls.exact_dtype:
         out = _demote(out, [x.data if isinstance(x, Tensor) else x for x in inputs])
@@ -180,14 +181,21 @@ def apply(cls, *inputs, **attrs):
 def _wrap_many(ctx, cls, inputs, outs, rec):
     """Several outputs: the first is the differentiable one (recorded as usual); the others
     are plain tensors outside the graph (state such as running statistics, random state)."""
-    first = outs[0]
-    if isinstance(first, np.generic):
-        first = np.asarray(first)
-    if rec and cls.differentiable:
-        head = _record(ctx, cls, inputs, first)
-    else:
-        head = Tensor(first)
-    return (head,) + tuple(Tensor(np.asarray(o)) for o in outs[1:])
+    outs = [np.asarray(o) if isinstance(o, _SCALARS) else o for o in outs]
+    head = _record(ctx, cls, inputs, outs[0]) if rec and cls.differentiable else _plain(outs[0])
+    return (head,) + tuple(_plain(o) for o in outs[1:])
+
+
+def _plain(out):
+    """A tensor outside the graph around ``out`` (an array of any library, not copied)."""
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t.requires_grad = False
+    t._ctx = None
+    t._vb = [0]
+    t._hooks = None
+    return t
 
 
 def _record(ctx, cls, inputs, out):

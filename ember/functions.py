@@ -3,7 +3,7 @@ several tensors (``cat``, ``stack``, ``where``, ``maximum``)."""
 import numpy as np
 
 from . import ops as _ops
-from .tensor import Tensor, _data
+from .tensor import Tensor
 
 
 def _t(x):
@@ -44,7 +44,11 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """Elementwise ``a`` where ``condition`` else ``b`` (differentiable in a and b)."""
-    return _ops.Where.apply(np.asarray(_data(condition), bool), a, b)
+    if isinstance(condition, Tensor):  # a mask computed by primitives stays in the trace
+        cond = condition if condition.dtype == np.bool_ else condition.astype(np.bool_)
+    else:
+        cond = np.asarray(condition, bool)
+    return _ops.Where.apply(cond, a, b)
 
 
 def clip(x, min=None, max=None):

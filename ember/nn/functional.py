@@ -338,7 +338,7 @@ def _same_shape(input, target, name):
 def _float_target(target, input):
     t = _t(target)
     if t.dtype.kind not in "fc":
-        t = Tensor(t.data.astype(input.dtype))
+        t = t.astype(input.dtype)  # a cast primitive: the target stays an input of the trace
     return t
 
 

@@ -1,10 +1,11 @@
 """Indexing: basic slicing, integer-array and boolean-mask selection.
 
 Backward scatters the gradient into zeros of the input's shape; with integer arrays an element
-may be picked more than once (``x[[0, 0]]``), so contributions are added with ``np.add.at``.
+may be picked more than once (``x[[0, 0]]``), so contributions are added with ``add.at`` (unbuffered).
 """
 import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
 
 
@@ -21,7 +22,12 @@ def is_basic(index):
 def _has_repeats(index):
     """Whether an advanced index could pick an element twice (bool masks cannot)."""
     items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, np.ndarray) and i.dtype != bool for i in items)
+    return any(_is_array(i) and i.dtype != bool for i in items)
+
+
+def _is_array(i):
+    """An index array of any array library (NumPy scalars are plain integer indices)."""
+    return hasattr(i, "shape") and hasattr(i, "dtype") and not isinstance(i, np.generic)
 
 
 class Slot:
@@ -65,7 +71,7 @@ class GetItem(Function):
         ctx.shape, ctx.dtype, ctx.index, ctx.n = a.shape, a.dtype, index, len(arrays)
         try:
             out = a[index]
-            if not isinstance(out, np.ndarray):
+            if isinstance(out, np.generic):
                 # a full integer index gives a NumPy scalar; a trailing Ellipsis gives the same
                 # element as a 0-d view instead, so in-place changes reach the base (as PyTorch)
                 out = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
@@ -76,9 +82,10 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out = np.zeros(ctx.shape, g.dtype)
+        xp = get_array_module(g)
+        out = xp.zeros(ctx.shape, g.dtype)
         if _has_repeats(ctx.index):
-            np.add.at(out, ctx.index, g)
+            xp.add.at(out, ctx.index, g)
         else:
             out[ctx.index] = g
         return (out,) + (None,) * ctx.n if ctx.n else out
@@ -86,7 +93,7 @@ class GetItem(Function):
 
 def _describe(index):
     items = index if isinstance(index, tuple) else (index,)
-    return "[" + ", ".join(f"array{tuple(i.shape)}" if isinstance(i, np.ndarray) else repr(i)
+    return "[" + ", ".join(f"array{tuple(i.shape)}" if _is_array(i) else repr(i)
                            for i in items) + "]"
 
 
@@ -101,7 +108,7 @@ def _norm_one(i, tensor_type):
     if isinstance(i, tensor_type):
         return i.data
     if isinstance(i, (list, range)):
-        return np.asarray(i)
+        return np.asarray(i)  # Python lists are host data
     return i
 
 
@@ -114,8 +121,8 @@ def split_index(index, tensor_type):
 
     def one(i):
         if isinstance(i, (list, range)):
-            i = np.asarray(i)
-        if isinstance(i, (tensor_type, np.ndarray)):
+            i = np.asarray(i)  # Python lists are host data
+        if isinstance(i, tensor_type) or _is_array(i):
             arrays.append(i)
             return Slot(len(arrays) - 1)
         return i

@@ -4,6 +4,7 @@ For C = A B: dL/dA = dL/dC B^T and dL/dB = A^T dL/dC, summed over broadcast batc
 """
 import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
 from .elementwise import unbroadcast
 
@@ -25,9 +26,10 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
         try:
-            return np.matmul(a, b)
+            return a @ b  # the operator: the arrays' own library, no module lookup
         except ValueError:
-            _check(np.asarray(a), np.asarray(b))
+            _check(a if hasattr(a, "ndim") else np.asarray(a),
+                   b if hasattr(b, "ndim") else np.asarray(b))
             raise
 
     @staticmethod
@@ -39,16 +41,17 @@ class MatMul(Function):
             return ga, gb
         if a.ndim == 1 and b.ndim == 1:  # dot product
             return (g * b if ctx.needs[0] else None), (g * a if ctx.needs[1] else None)
+        xp = get_array_module(g)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
         if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g2 = xp.expand_dims(g2, -2)
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = xp.expand_dims(g2, -1)
         ga = gb = None
         if ctx.needs[0]:
-            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape)
+            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape)
             if a.ndim == 1:
                 ga = ga.reshape(a.shape)
         if ctx.needs[1]:
@@ -58,7 +61,7 @@ class MatMul(Function):
                 k = a2.shape[-1]
                 gb = a2.reshape(-1, k).T @ g2.reshape(-1, g2.shape[-1])
             else:
-                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape)
+                gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape)
             if b.ndim == 1:
                 gb = gb.reshape(b.shape)
         return ga, gb

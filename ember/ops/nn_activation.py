@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
 
 
@@ -15,12 +16,14 @@ class LeakyRelu(Function):
 
     @staticmethod
     def forward(ctx, a, negative_slope=0.01):
+        xp = get_array_module(a)
         ctx.a, ctx.slope = a, negative_slope
-        return np.where(a > 0, a, a * np.asarray(negative_slope, a.dtype))
+        return xp.where(a > 0, a, a * xp.asarray(negative_slope, a.dtype))
 
     @staticmethod
     def backward(ctx, g):
-        return np.where(ctx.a > 0, g, g * np.asarray(ctx.slope, g.dtype))
+        xp = get_array_module(g)
+        return xp.where(ctx.a > 0, g, g * xp.asarray(ctx.slope, g.dtype))
 
 
 class Elu(Function):
@@ -30,14 +33,16 @@ class Elu(Function):
 
     @staticmethod
     def forward(ctx, a, alpha=1.0):
-        al = np.asarray(alpha, a.dtype)
-        out = np.where(a > 0, a, al * np.expm1(np.minimum(a, 0)))
+        xp = get_array_module(a)
+        al = xp.asarray(alpha, a.dtype)
+        out = xp.where(a > 0, a, al * xp.expm1(xp.minimum(a, 0)))
         ctx.a, ctx.alpha, ctx.out = a, al, out
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return np.where(ctx.a > 0, g, g * (ctx.out + ctx.alpha))
+        xp = get_array_module(g)
+        return xp.where(ctx.a > 0, g, g * (ctx.out + ctx.alpha))
 
 
 class Softplus(Function):
@@ -46,32 +51,35 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, a, beta=1.0, threshold=20.0):
+        xp = get_array_module(a)
         ctx.a, ctx.beta, ctx.threshold = a, beta, threshold
-        bx = a * np.asarray(beta, a.dtype)
-        return np.where(bx > threshold, a, np.logaddexp(np.zeros((), a.dtype), bx) / beta)
+        bx = a * xp.asarray(beta, a.dtype)
+        return xp.where(bx > threshold, a, xp.logaddexp(xp.zeros((), a.dtype), bx) / beta)
 
     @staticmethod
     def backward(ctx, g):
-        bx = ctx.a * np.asarray(ctx.beta, ctx.a.dtype)
-        s = 0.5 * (1 + np.tanh(0.5 * bx))
-        return g * np.where(bx > ctx.threshold, 1, s).astype(g.dtype, copy=False)
+        xp = get_array_module(g)
+        bx = ctx.a * xp.asarray(ctx.beta, ctx.a.dtype)
+        s = 0.5 * (1 + xp.tanh(0.5 * bx))
+        return g * xp.where(bx > ctx.threshold, 1, s).astype(g.dtype, copy=False)
 
 
-_erf64 = np.frompyfunc(math.erf, 1, 1)
+_erf64 = np.frompyfunc(math.erf, 1, 1)  # host only: exact float64 on NumPy arrays
 
 
 def erf(x):
-    """Vectorised error function: exact (math.erf) for float64; for other dtypes the
+    """Vectorised error function: exact (math.erf) for float64 NumPy arrays; otherwise the
     Chebyshev fit of Numerical Recipes' erfcc (fractional error < 1.2e-7 everywhere)."""
-    if x.dtype == np.float64:
+    xp = get_array_module(x)
+    if x.dtype == np.float64 and xp is np:
         return _erf64(x).astype(np.float64)
-    z = np.abs(x).astype(np.float64)
+    z = xp.abs(x).astype(np.float64)
     t = 1.0 / (1.0 + 0.5 * z)
     poly = (-1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
         -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
             -0.82215223 + t * 0.17087277)))))))))
-    erfc = t * np.exp(-z * z + poly)
-    return (np.sign(x) * (1.0 - erfc)).astype(x.dtype)
+    erfc = t * xp.exp(-z * z + poly)
+    return (xp.sign(x) * (1.0 - erfc)).astype(x.dtype)
 
 
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
@@ -84,22 +92,24 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, a, approximate="none"):
+        xp = get_array_module(a)
         ctx.a, ctx.approx = a, approximate
         if approximate == "tanh":
-            ctx.t = t = np.tanh(_SQRT_2_PI * (a + 0.044715 * a * a * a))
+            ctx.t = t = xp.tanh(_SQRT_2_PI * (a + 0.044715 * a * a * a))
             return (0.5 * a * (1 + t)).astype(a.dtype, copy=False)
-        ctx.cdf = cdf = 0.5 * (1 + erf(a * np.asarray(1 / math.sqrt(2), a.dtype)))
+        ctx.cdf = cdf = 0.5 * (1 + erf(a * xp.asarray(1 / math.sqrt(2), a.dtype)))
         return a * cdf
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         a = ctx.a
         if ctx.approx == "tanh":
             t = ctx.t
             dinner = _SQRT_2_PI * (1 + 3 * 0.044715 * a * a)
             d = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner
         else:
-            d = ctx.cdf + a * (_INV_SQRT_2PI * np.exp(-0.5 * a * a))
+            d = ctx.cdf + a * (_INV_SQRT_2PI * xp.exp(-0.5 * a * a))
         return (g * d).astype(g.dtype, copy=False)
 
 
@@ -111,7 +121,8 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, a, axis=-1):
-        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        xp = get_array_module(a)
+        e = xp.exp(a - a.max(axis=axis, keepdims=True))
         e /= e.sum(axis=axis, keepdims=True)
         ctx.out, ctx.axis = e, axis
         return e
@@ -126,10 +137,11 @@ class Softmax(Function):
 
 def log_softmax(a, axis):
     """x - logsumexp(x) along axis, stable for any magnitude (raw arrays)."""
+    xp = get_array_module(a)
     m = a.max(axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
+    m = xp.where(xp.isfinite(m), m, 0)
     s = a - m
-    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
     return s
 
 
@@ -146,4 +158,5 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g - np.exp(ctx.out) * g.sum(axis=ctx.axis, keepdims=True)
+        xp = get_array_module(g)
+        return g - xp.exp(ctx.out) * g.sum(axis=ctx.axis, keepdims=True)

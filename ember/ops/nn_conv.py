@@ -12,6 +12,7 @@ Padding is given per side, ((top, bottom), (left, right)), so 'same' with even k
 """
 import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
 
 
@@ -25,9 +26,9 @@ def _pad(x, padding, value=0.0):
     if not (pt or pb or pl or pr):
         return x
     n, c, h, w = x.shape
-    xp = np.full((n, c, h + pt + pb, w + pl + pr), value, x.dtype)
-    xp[:, :, pt:pt + h, pl:pl + w] = x
-    return xp
+    xpad = get_array_module(x).full((n, c, h + pt + pb, w + pl + pr), value, x.dtype)
+    xpad[:, :, pt:pt + h, pl:pl + w] = x
+    return xpad
 
 
 def _slice(i, j, ho, wo, stride, dilation):
@@ -40,9 +41,10 @@ def _slice(i, j, ho, wo, stride, dilation):
 def im2col(xt, kh, kw, ho, wo, stride, dilation):
     """Columns (C, kh, kw, Ho, Wo, N) from a padded batch-last image (C, Hp, Wp, N): one strided
     copy per kernel position, each with long contiguous inner runs (Wo * N values)."""
+    xp = get_array_module(xt)
     c, n = xt.shape[0], xt.shape[3]
     (s1, s2), (d1, d2) = stride, dilation
-    cols = np.empty((c, kh, kw, ho, wo, n), xt.dtype)
+    cols = xp.empty((c, kh, kw, ho, wo, n), xt.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[:, i, j] = xt[:, i * d1:i * d1 + s1 * (ho - 1) + 1:s1,
@@ -53,9 +55,10 @@ def im2col(xt, kh, kw, ho, wo, stride, dilation):
 def col2im(cols, padded_shape, padding, stride, dilation):
     """Adjoint of im2col: add each kernel position's slab (C, Ho, Wo, N) into the padded
     batch-last image (C, Hp, Wp, N), then drop the padding."""
+    xp = get_array_module(cols)
     c, kh, kw, ho, wo, n = cols.shape
     (s1, s2), (d1, d2) = stride, dilation
-    dxt = np.zeros(padded_shape, cols.dtype)
+    dxt = xp.zeros(padded_shape, cols.dtype)
     for i in range(kh):
         for j in range(kw):
             dxt[:, i * d1:i * d1 + s1 * (ho - 1) + 1:s1,
@@ -66,10 +69,11 @@ def col2im(cols, padded_shape, padding, stride, dilation):
 
 def _to_batch_last(x, padding):
     """(N, C, H, W) -> zero-padded (C, Hp, Wp, N), one copy."""
+    xp = get_array_module(x)
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = padding
-    xt = np.zeros((c, h + pt + pb, w + pl + pr, n), x.dtype) if (pt or pb or pl or pr) else \
-        np.empty((c, h, w, n), x.dtype)
+    xt = xp.zeros((c, h + pt + pb, w + pl + pr, n), x.dtype) if (pt or pb or pl or pr) else \
+        xp.empty((c, h, w, n), x.dtype)
     xt[:, pt:pt + h, pl:pl + w] = x.transpose(1, 2, 3, 0)
     return xt
 
@@ -90,6 +94,7 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
                 groups=1):
+        xp = get_array_module(x)
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         ho = out_size(h, kh, stride[0], *padding[0], dilation[0])
@@ -100,21 +105,22 @@ class Conv2d(Function):
         if groups == 1:
             out = w.reshape(o, k) @ cols.reshape(k, m)
         else:
-            out = np.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, m))
+            out = xp.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, m))
         out = out.reshape(o, ho, wo, n)
         if b is not None:
             out += b.reshape(o, 1, 1, 1)
         ctx.cols, ctx.w, ctx.xt_shape, ctx.has_b = cols, w, xt.shape, b is not None
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        return np.ascontiguousarray(out.transpose(3, 0, 1, 2))
+        return xp.ascontiguousarray(out.transpose(3, 0, 1, 2))
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         cols, w, groups = ctx.cols, ctx.w, ctx.groups
         c, kh, kw, ho, wo, n = cols.shape
         o = w.shape[0]
         k, m = w.shape[1] * kh * kw, ho * wo * n
-        gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(o, m)  # (O, Ho*Wo*N)
+        gt = xp.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(o, m)  # (O, Ho*Wo*N)
         gx = gw = gb = None
         if groups == 1:
             if ctx.needs[1]:
@@ -126,13 +132,13 @@ class Conv2d(Function):
             g3 = gt.reshape(groups, og, m)
             c3 = cols.reshape(groups, k, m)
             if ctx.needs[1]:
-                gw = np.matmul(g3, c3.transpose(0, 2, 1)).reshape(w.shape)
+                gw = xp.matmul(g3, c3.transpose(0, 2, 1)).reshape(w.shape)
             if ctx.needs[0]:
-                gcols = np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3)
+                gcols = xp.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3)
         if ctx.needs[0]:
             gxt = col2im(gcols.reshape(cols.shape), ctx.xt_shape, ctx.padding, ctx.stride,
                          ctx.dilation)
-            gx = np.ascontiguousarray(gxt.transpose(3, 0, 1, 2))
+            gx = xp.ascontiguousarray(gxt.transpose(3, 0, 1, 2))
         if ctx.has_b and ctx.needs[2]:
             gb = gt.sum(axis=1)
         return gx, gw, gb
@@ -152,9 +158,10 @@ def _fast(x, kernel, stride, padding, ho, wo):
 
 def _uncrop(gfull, shape):
     """Gradient of the cropped (tiled) region back to the full input shape."""
+    xp = get_array_module(gfull)
     if gfull.shape == tuple(shape):
         return gfull
-    gx = np.zeros(shape, gfull.dtype)
+    gx = xp.zeros(shape, gfull.dtype)
     gx[:, :, :gfull.shape[2], :gfull.shape[3]] = gfull
     return gx
 
@@ -162,16 +169,17 @@ def _uncrop(gfull, shape):
 def _running_max(views):
     """Elementwise max over same-shaped arrays and which one won: the first maximum (strict
     '>'), as a bool array for two views, uint8 indices for more, None for one."""
+    xp = get_array_module(views[0])
     if len(views) == 1:
         return views[0], None
     if len(views) == 2:
         v0, v1 = views
-        return np.maximum(v0, v1), v1 > v0
+        return xp.maximum(v0, v1), v1 > v0
     best = views[0].copy()
-    idx = np.zeros(best.shape, np.uint8)
+    idx = xp.zeros(best.shape, np.uint8)
     for p, v in enumerate(views[1:], 1):
         win = v > best
-        np.maximum(best, v, out=best)
+        xp.maximum(best, v, out=best)
         idx[win] = p
     return best, idx
 
@@ -179,6 +187,7 @@ def _running_max(views):
 def _scatter(g, idx, k, out, axis):
     """out[..., p::k along axis] = g where idx says position p won, else 0 (no zero-fill pass:
     every slot of ``out`` is written)."""
+    xp = get_array_module(g)
     for p in range(k):
         sl = (slice(None),) * axis + (slice(p, None, k),)
         if idx is None:
@@ -187,7 +196,7 @@ def _scatter(g, idx, k, out, axis):
             mask = idx if p else ~idx
         else:
             mask = idx == p
-        np.multiply(g, mask, out=out[sl])
+        xp.multiply(g, mask, out=out[sl])
     return out
 
 
@@ -212,13 +221,14 @@ class MaxPool2d(Function):
             ctx.out = out
             return out
         else:
+            xp = get_array_module(x)
             pads = ((padding[0], padding[0]), (padding[1], padding[1]))
-            xp = _pad(x, pads, -np.inf)
+            xpad = _pad(x, pads, -np.inf)
             out = None
             for i in range(kh):
                 for j in range(kw):
-                    v = xp[_slice(i, j, ho, wo, stride, dilation)]
-                    out = v.copy() if out is None else np.maximum(out, v, out=out)
+                    v = xpad[_slice(i, j, ho, wo, stride, dilation)]
+                    out = v.copy() if out is None else xp.maximum(out, v, out=out)
         ctx.out = out
         return out
 
@@ -228,26 +238,27 @@ class MaxPool2d(Function):
         x, out = ctx.x, ctx.out
         kh, kw = kernel
         n, c, h, w = x.shape
+        xp = get_array_module(g)
         if hasattr(ctx, "ridx"):
             # (a zero gradient times a non-finite g would be NaN: gradients are finite here)
-            ga = _scatter(g, ctx.ridx, kh, np.empty((n, c, ho * kh, wo), g.dtype), 2)
-            gfull = _scatter(ga, ctx.cidx, kw, np.empty((n, c, ho * kh, wo * kw), g.dtype), 3)
+            ga = _scatter(g, ctx.ridx, kh, xp.empty((n, c, ho * kh, wo), g.dtype), 2)
+            gfull = _scatter(ga, ctx.cidx, kw, xp.empty((n, c, ho * kh, wo * kw), g.dtype), 3)
             return _uncrop(gfull, x.shape)
-        remaining = np.ones(out.shape, bool)
+        remaining = xp.ones(out.shape, bool)
         pads = ((padding[0], padding[0]), (padding[1], padding[1]))
-        xp = _pad(x, pads, -np.inf)
-        gxp = np.zeros(xp.shape, g.dtype)
+        xpad = _pad(x, pads, -np.inf)
+        gxp = xp.zeros(xpad.shape, g.dtype)
         overlap = stride[0] < kh * dilation[0] or stride[1] < kw * dilation[1]
         for i in range(kh):
             for j in range(kw):
                 sl = _slice(i, j, ho, wo, stride, dilation)
-                hit = xp[sl] == out
+                hit = xpad[sl] == out
                 hit &= remaining
                 remaining ^= hit
                 if overlap:
-                    gxp[sl] += np.multiply(g, hit, dtype=g.dtype)
+                    gxp[sl] += xp.multiply(g, hit, dtype=g.dtype)
                 else:
-                    np.multiply(g, hit, out=gxp[sl])
+                    xp.multiply(g, hit, out=gxp[sl])
         return gxp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
 
 
@@ -268,17 +279,18 @@ class AvgPool2d(Function):
             xr = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
             ctx.div = None
             return xr.mean(axis=(3, 5))
+        xp = get_array_module(x)
         pads = ((padding[0], padding[0]), (padding[1], padding[1]))
-        xp = _pad(x, pads)
-        out = np.zeros((n, c, ho, wo), x.dtype)
+        xpad = _pad(x, pads)
+        out = xp.zeros((n, c, ho, wo), x.dtype)
         for i in range(kh):
             for j in range(kw):
-                out += xp[_slice(i, j, ho, wo, stride, (1, 1))]
+                out += xpad[_slice(i, j, ho, wo, stride, (1, 1))]
         if count_include_pad or padding == (0, 0):
-            div = np.asarray(kh * kw, x.dtype)
+            div = xp.asarray(kh * kw, x.dtype)
         else:
-            ones = _pad(np.ones((1, 1, h, w), x.dtype), pads)
-            div = np.zeros((1, 1, ho, wo), x.dtype)
+            ones = _pad(xp.ones((1, 1, h, w), x.dtype), pads)
+            div = xp.zeros((1, 1, ho, wo), x.dtype)
             for i in range(kh):
                 for j in range(kw):
                     div += ones[_slice(i, j, ho, wo, stride, (1, 1))]
@@ -288,15 +300,16 @@ class AvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         kernel, stride, padding, ho, wo = ctx.args
         kh, kw = kernel
         n, c, h, w = ctx.shape
         if ctx.div is None:
-            gfull = np.empty((n, c, ho * kh, wo * kw), g.dtype)
+            gfull = xp.empty((n, c, ho * kh, wo * kw), g.dtype)
             gfull.reshape(n, c, ho, kh, wo, kw)[...] = (g / (kh * kw))[:, :, :, None, :, None]
             return _uncrop(gfull, ctx.shape)
         gd = g / ctx.div
-        gxp = np.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), g.dtype)
+        gxp = xp.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), g.dtype)
         for i in range(kh):
             for j in range(kw):
                 gxp[_slice(i, j, ho, wo, stride, (1, 1))] += gd

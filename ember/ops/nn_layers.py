@@ -4,8 +4,7 @@ batch normalisation and layer normalisation.
 Each replaces a chain of 3-10 small ops whose Python overhead and temporaries dominate on small
 and medium tensors.
 """
-import numpy as np
-
+from ..backend import get_array_module
 from .function import Function
 
 
@@ -15,7 +14,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.x, ctx.w, ctx.has_b = x, w, b is not None
-        out = np.matmul(x, w.T)
+        out = x @ w.T  # operators: the arrays' own library
         if b is not None:
             out += b
         return out
@@ -25,7 +24,7 @@ class Linear(Function):
         x, w = ctx.x, ctx.w
         gx = gw = gb = None
         if ctx.needs[0]:
-            gx = np.matmul(g, w)
+            gx = g @ w
         g2 = g.reshape(-1, g.shape[-1])
         if ctx.needs[1]:
             gw = g2.T @ x.reshape(-1, x.shape[-1])
@@ -42,6 +41,9 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, mask):
+        xp = get_array_module(x)
+        if xp is not get_array_module(mask):  # masks are drawn on the host (NumPy's stream)
+            mask = xp.asarray(mask)
         ctx.mask = mask
         return x * mask
 
@@ -63,14 +65,15 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         num, dim = ctx.shape
         idx = ctx.idx.reshape(-1)
         g2 = g.reshape(-1, dim)
         if ctx.pad is not None:
             keep = idx != ctx.pad
             idx, g2 = idx[keep], g2[keep]
-        gw = np.zeros(ctx.shape, g.dtype)
-        np.add.at(gw, idx, g2)
+        gw = xp.zeros(ctx.shape, g.dtype)
+        xp.add.at(gw, idx, g2)
         return gw, None
 
 
@@ -95,11 +98,12 @@ class BatchNormTrain(Function):
 
     @staticmethod
     def forward(ctx, x, gamma=None, beta=None, eps=1e-5):
+        xp = get_array_module(x)
         axes = (0,) + tuple(range(2, x.ndim))
         mean = x.mean(axis=axes)
         var = x.var(axis=axes)
         bs = _bshape(x.ndim, 1)
-        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
         xhat = (x - mean.reshape(bs)) * invstd.reshape(bs)
         ctx.xhat, ctx.invstd, ctx.gamma, ctx.axes, ctx.bs = xhat, invstd, gamma, axes, bs
         ctx.has_beta = beta is not None
@@ -154,11 +158,12 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, gamma=None, beta=None, ndims=1, eps=1e-5):
+        xp = get_array_module(x)
         axes = tuple(range(x.ndim - ndims, x.ndim))
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
         var = (xc * xc).mean(axis=axes, keepdims=True)
-        invstd = 1.0 / np.sqrt(var + eps)
+        invstd = 1.0 / xp.sqrt(var + eps)
         xhat = xc * invstd
         ctx.xhat, ctx.invstd, ctx.gamma, ctx.axes = xhat, invstd, gamma, axes
         ctx.has_beta = beta is not None

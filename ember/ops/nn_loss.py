@@ -4,8 +4,8 @@ Both work from logits with the log-sum-exp trick, so logits of any magnitude (1e
 give finite losses and gradients, and both return the simple closed-form gradient
 (softmax - target, sigmoid - target) instead of chaining exp/log/sum backward rules.
 """
-import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
 from .nn_activation import log_softmax
 
@@ -28,6 +28,7 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, z, target, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean"):
+        xp = get_array_module(z)
         m, c = z.shape
         logp = log_softmax(z, 1)
         eps = float(label_smoothing)
@@ -35,8 +36,8 @@ class SoftmaxCrossEntropy(Function):
         probs = target if target.dtype.kind == "f" else None
         if probs is None:
             valid = target != ignore_index
-            tgt = np.where(valid, target, 0)
-            rows = np.arange(m)
+            tgt = xp.where(valid, target, 0)
+            rows = xp.arange(m)
             wy = valid.astype(z.dtype) if w is None else w[tgt] * valid
             picked = logp[rows, tgt]
             loss = -(1 - eps) * wy * picked
@@ -58,13 +59,14 @@ class SoftmaxCrossEntropy(Function):
         if reduction == "none":
             return loss
         total = loss.sum()
-        return np.asarray(total / denom if reduction == "mean" else total, z.dtype)
+        return xp.asarray(total / denom if reduction == "mean" else total, z.dtype)
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         logp = ctx.logp
         m, c = logp.shape
-        sm = np.exp(logp)
+        sm = xp.exp(logp)
         if hasattr(ctx, "q"):
             q = ctx.q
             grad = sm * q.sum(axis=1, keepdims=True)
@@ -93,7 +95,8 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def forward(ctx, z, y, pos_weight=None):  # pos_weight: an input (None: 1)
-        sp = np.logaddexp(np.zeros((), z.dtype), -z)  # softplus(-z), stable
+        xp = get_array_module(z)
+        sp = xp.logaddexp(xp.zeros((), z.dtype), -z)  # softplus(-z), stable
         ctx.z, ctx.y, ctx.pw, ctx.sp = z, y, pos_weight, sp
         if pos_weight is None:
             return (1 - y) * z + sp
@@ -101,16 +104,17 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         z, y, pw = ctx.z, ctx.y, ctx.pw
-        sig_neg = 0.5 * (1 - np.tanh(0.5 * z))  # sigmoid(-z)
+        sig_neg = 0.5 * (1 - xp.tanh(0.5 * z))  # sigmoid(-z)
         gz = gy = None
         if ctx.needs[0]:
             coef = 1 if pw is None else 1 + (pw - 1) * y
             gz = g * ((1 - y) - coef * sig_neg)
         if ctx.needs[1]:
             gy = g * (-z if pw is None else -z + (pw - 1) * ctx.sp)
-            from .elementwise import unbroadcast
-            gy = unbroadcast(gy, np.shape(y))
+            from .elementwise import _shape, unbroadcast
+            gy = unbroadcast(gy, _shape(y))
         if gz is not None:
             from .elementwise import unbroadcast
             gz = unbroadcast(gz, z.shape)

@@ -1,6 +1,7 @@
 """Reductions over axes. Backward spreads the upstream gradient back over the reduced axes."""
 import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
 
 
@@ -22,7 +23,7 @@ def normalize_axis(axis, ndim):
 def _expand(g, shape, axes, keepdims):
     """Give the reduced gradient back its reduced axes (size 1) so it broadcasts against input."""
     if not keepdims and axes and len(shape):
-        g = np.expand_dims(g, axes)
+        g = get_array_module(g).expand_dims(g, axes)
     return g
 
 
@@ -38,12 +39,14 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         ctx.shape, ctx.axes, ctx.keep = a.shape, normalize_axis(axis, a.ndim), keepdims
-        return np.asarray(np.sum(a, axis=ctx.axes, keepdims=keepdims))
+        return xp.asarray(xp.sum(a, axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
-        return np.broadcast_to(_expand(g, ctx.shape, ctx.axes, ctx.keep), ctx.shape)
+        xp = get_array_module(g)
+        return xp.broadcast_to(_expand(g, ctx.shape, ctx.axes, ctx.keep), ctx.shape)
 
 
 class Mean(Function):
@@ -51,13 +54,15 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         ctx.shape, ctx.axes, ctx.keep = a.shape, normalize_axis(axis, a.ndim), keepdims
-        return np.asarray(np.mean(a, axis=ctx.axes, keepdims=keepdims))
+        return xp.asarray(xp.mean(a, axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         g = _expand(g, ctx.shape, ctx.axes, ctx.keep) / _count(ctx.shape, ctx.axes)
-        return np.broadcast_to(g, ctx.shape)
+        return xp.broadcast_to(g, ctx.shape)
 
 
 class Var(Function):
@@ -66,9 +71,10 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
+        xp = get_array_module(a)
         axes = normalize_axis(axis, a.ndim)
         ctx.a, ctx.axes, ctx.keep, ctx.corr = a, axes, keepdims, correction
-        return np.asarray(np.var(a, axis=axes, ddof=correction, keepdims=keepdims))
+        return xp.asarray(xp.var(a, axis=axes, ddof=correction, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
@@ -85,8 +91,9 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
+        xp = get_array_module(a)
         axes = normalize_axis(axis, a.ndim)
-        out = np.asarray(np.std(a, axis=axes, ddof=correction, keepdims=keepdims))
+        out = xp.asarray(xp.std(a, axis=axes, ddof=correction, keepdims=keepdims))
         ctx.a, ctx.axes, ctx.keep, ctx.corr, ctx.out = a, axes, keepdims, correction, out
         return out
 
@@ -104,18 +111,20 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False, minimum=False):
+        xp = get_array_module(a)
         axes = normalize_axis(axis, a.ndim)
-        f = np.min if minimum else np.max
-        out = np.asarray(f(a, axis=axes, keepdims=keepdims))
+        f = xp.min if minimum else xp.max
+        out = xp.asarray(f(a, axis=axes, keepdims=keepdims))
         ctx.a, ctx.axes, ctx.keep, ctx.out = a, axes, keepdims, out
         return out
 
     @staticmethod
     def backward(ctx, g):
+        xp = get_array_module(g)
         a = ctx.a
         hit = a == _expand(ctx.out, a.shape, ctx.axes, ctx.keep)
         count = hit.sum(axis=ctx.axes, keepdims=True)
-        return np.where(hit, _expand(g, a.shape, ctx.axes, ctx.keep) / count, 0).astype(g.dtype)
+        return xp.where(hit, _expand(g, a.shape, ctx.axes, ctx.keep) / count, 0).astype(g.dtype)
 
 
 class LogSumExp(Function):
@@ -126,16 +135,18 @@ class LogSumExp(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         axes = normalize_axis(axis, a.ndim)
-        m = np.max(a, axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        m = xp.max(a, axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        out = xp.log(xp.sum(xp.exp(a - m), axis=axes, keepdims=True)) + m
         ctx.a, ctx.axes, ctx.keep, ctx.full = a, axes, keepdims, out
-        return out if keepdims else np.squeeze(out, axis=axes)
+        return out if keepdims else xp.squeeze(out, axis=axes)
 
     @staticmethod
     def backward(ctx, g):
-        return _expand(g, ctx.a.shape, ctx.axes, ctx.keep) * np.exp(ctx.a - ctx.full)
+        xp = get_array_module(g)
+        return _expand(g, ctx.a.shape, ctx.axes, ctx.keep) * xp.exp(ctx.a - ctx.full)
 
 
 class Prod(Function):
@@ -144,8 +155,9 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        xp = get_array_module(a)
         ctx.a, ctx.axis, ctx.keep = a, axis, keepdims
-        return np.asarray(np.prod(a, axis=axis, keepdims=keepdims))
+        return xp.asarray(xp.prod(a, axis=axis, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
@@ -161,8 +173,9 @@ class Prod(Function):
 
 def _exclusive_prod(a, axis):
     """prod_{j != i} a_j along ``axis`` = (prefix product before i) * (suffix product after i)."""
-    a = np.moveaxis(a, axis, -1)
-    ones = np.ones(a.shape[:-1] + (1,), a.dtype)
-    left = np.cumprod(np.concatenate([ones, a[..., :-1]], -1), -1)
-    right = np.cumprod(np.concatenate([ones, a[..., :0:-1]], -1), -1)[..., ::-1]
-    return np.moveaxis(left * right, -1, axis)
+    xp = get_array_module(a)
+    a = xp.moveaxis(a, axis, -1)
+    ones = xp.ones(a.shape[:-1] + (1,), a.dtype)
+    left = xp.cumprod(xp.concatenate([ones, a[..., :-1]], -1), -1)
+    right = xp.cumprod(xp.concatenate([ones, a[..., :0:-1]], -1), -1)[..., ::-1]
+    return xp.moveaxis(left * right, -1, axis)

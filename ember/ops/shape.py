@@ -4,8 +4,9 @@ They move values without changing them, so each backward rule moves the gradient
 """
 import numpy as np
 
+from ..backend import get_array_module
 from .function import Function
-from .elementwise import unbroadcast
+from .elementwise import _shape, unbroadcast
 
 
 class Reshape(Function):
@@ -38,7 +39,7 @@ class Permute(Function):
         if sorted(dims) != list(range(a.ndim)):
             raise ValueError(f"permute: {dims} is not a permutation of the {a.ndim} dims of "
                              f"a tensor of shape {a.shape}")
-        ctx.inverse = tuple(np.argsort(dims))
+        ctx.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
         return a.transpose(dims)
 
     @staticmethod
@@ -54,9 +55,10 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, a, shape=None):
+        xp = get_array_module(a)
         ctx.shape = a.shape
         try:
-            return np.broadcast_to(a, shape)
+            return xp.broadcast_to(a, shape)
         except ValueError:
             raise ValueError(f"expand: cannot expand shape {a.shape} to {tuple(shape)}") from None
 
@@ -71,18 +73,19 @@ class Concatenate(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         try:
-            out = np.concatenate(arrays, axis=axis)
+            out = get_array_module(*arrays).concatenate(arrays, axis=axis)
         except ValueError:
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
+            shapes = ", ".join(str(_shape(a)) for a in arrays)
             raise ValueError(f"cat: tensors must have the same shape except in dim {axis}; "
                              f"got {shapes}") from None
         ctx.axis = axis % out.ndim
-        ctx.bounds = np.cumsum([np.shape(a)[ctx.axis] for a in arrays])[:-1]
+        ctx.bounds = np.cumsum([_shape(a)[ctx.axis] for a in arrays])[:-1].tolist()
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
+        xp = get_array_module(g)
+        return tuple(xp.split(g, ctx.bounds, axis=ctx.axis))
 
 
 class Stack(Function):
@@ -91,16 +94,17 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         try:
-            out = np.stack(arrays, axis=axis)
+            out = get_array_module(*arrays).stack(arrays, axis=axis)
         except ValueError:
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
+            shapes = ", ".join(str(_shape(a)) for a in arrays)
             raise ValueError(f"stack: all tensors must have the same shape; got {shapes}") from None
         ctx.axis = axis % out.ndim
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return tuple(np.moveaxis(g, ctx.axis, 0))
+        xp = get_array_module(g)
+        return tuple(xp.moveaxis(g, ctx.axis, 0))
 
 
 class Pad(Function):
@@ -110,8 +114,9 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, a, widths=None, value=0.0):
+        xp = get_array_module(a)
         ctx.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
-        return np.pad(a, widths, mode="constant", constant_values=value)
+        return xp.pad(a, widths, mode="constant", constant_values=value)
 
     @staticmethod
     def backward(ctx, g):
