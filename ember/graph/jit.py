@@ -148,11 +148,16 @@ class _Compiled:
                  for i in self.arg_slots]
         outs = self.exe.run(feeds, self.state)
         n = len(outs) - len(self.grad_targets)
+        given = set()
         for t, g in zip(self.grad_targets, outs[n:]):  # as the engine accumulates into leaves
             if g.dtype != t.data.dtype:
                 g = g.astype(t.data.dtype)
             if t.grad is None:
-                t.grad = Tensor(np.array(g, copy=True))
+                # a fresh array of this run is handed over as is; a view, or one array given
+                # to two leaves (a + b's two gradients), is copied so no two .grad alias
+                shared = g.base is not None or id(g) in given or not g.flags.writeable
+                given.add(id(g))
+                t.grad = Tensor(np.array(g, copy=True) if shared else g)
             else:
                 t.grad.data += g
         return [Tensor(a) if isinstance(a, np.ndarray) else a for a in outs[:n]]
