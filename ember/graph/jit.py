@@ -163,21 +163,32 @@ class _Compiled:
         return [Tensor(a) if isinstance(a, np.ndarray) else a for a in outs[:n]]
 
 
-def _flatten(x, leaves):
+def _flatten(x, leaves, arrays=None):
+    """The structure of a result, its tensors (and arrays that are a traced tensor's ``.data``)
+    collected in ``leaves``. Other numbers and arrays may have been computed from tensor values
+    outside any primitive: a replay could not recompute them, so they make the call eager."""
     if isinstance(x, Tensor):
         leaves.append(x)
         return ("leaf", len(leaves) - 1)
     if isinstance(x, (list, tuple)):
-        return (type(x), [_flatten(v, leaves) for v in x])
+        return (type(x), [_flatten(v, leaves, arrays) for v in x])
     if isinstance(x, dict):
-        return (dict, {k: _flatten(v, leaves) for k, v in x.items()})
-    return ("const", x)
+        return (dict, {k: _flatten(v, leaves, arrays) for k, v in x.items()})
+    if isinstance(x, np.ndarray) and arrays is not None and id(x) in arrays:
+        leaves.append(arrays[id(x)])
+        return ("array", len(leaves) - 1)
+    if x is None or isinstance(x, str):
+        return ("const", x)
+    raise _Untraceable(f"returns a {type(x).__name__} that is not a tensor (computed from tensor "
+                       "values outside primitives? return the tensor itself)")
 
 
 def _rebuild(s, results):
     tag, body = s
     if tag == "leaf":
         return results[body]
+    if tag == "array":
+        return results[body].data
     if tag == "const":
         return body
     if tag is dict:
@@ -358,13 +369,17 @@ class JitFunction:
         if not any(e[0] == "graph" for e in events):
             events.append(("graph",))
         leaves: list = []
-        structure = _flatten(out, leaves)
+        produced = {}  # id(array) -> its tensor, for results returned as ``t.data``
+        for item in calls:
+            if item[0] == "call":
+                for o in item[4]:
+                    produced[id(o.data)] = o
+        structure = _flatten(out, leaves, produced)
         fetches = []
         for t in leaves:
             if id(t) not in values:
-                a = t.data
-                values[id(t)] = g.add("const", None, (), {"value": a},
-                                      out=[(a.shape, a.dtype)]).outputs[0]
+                raise _Untraceable("returns a tensor made outside primitives (from .data?), "
+                                   "which a replay could not recompute")
             fetches.append(values[id(t)])
         grad_targets = []
         if loss is not None:

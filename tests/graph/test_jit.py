@@ -139,3 +139,18 @@ def test_jitted_training_step_equals_eager_after_20_steps_with_dropout_and_batch
     entry = next(iter(jf._compiled.values()))
     assert [e[0] for e in entry.events] == ["zero_grad", "graph", "step"]
     assert any(n.kind == "grad" for n in entry.exe.program.nodes)  # backward is in the graph
+
+
+def test_results_computed_outside_primitives_are_never_stale():
+    m = _model().eval()
+    f = ember.jit(lambda x: (m(x), m(x).data))  # an array that is a traced tensor's .data
+    g = ember.jit(lambda x: float(m(x).data.sum()))  # a number made from values: not replayable
+    with ember.no_grad():
+        x1, x2 = ember.randn(2, 8), ember.randn(2, 8)
+        f(x1)
+        out, arr = f(x2)
+        np.testing.assert_allclose(arr, m(x2).data, rtol=1e-6)
+        assert isinstance(arr, np.ndarray)
+        with pytest.warns(UserWarning, match="returns a float"):
+            g(x1)
+        assert g(x2) == pytest.approx(float(m(x2).data.sum()), rel=1e-6)
