@@ -70,3 +70,13 @@ def test_add_graph_of_a_graph_object(tmp_path):
     ea = ea_mod.EventAccumulator(str(tmp_path))
     ea.Reload()
     assert [n.name for n in ea.Graph().node] == ["x", "block/Relu"]
+
+
+def test_trace_records_every_primitive_under_no_grad_buffers_as_variables():
+    m = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).eval()
+    with ember.no_grad():
+        g = trace_module(m, ember.randn(5, 4))
+    names = {n.name: n for n in g.nodes}
+    assert names["Sequential/BatchNorm1d[1]/running_mean"].kind == "variable"
+    bn_ops = [n for n in g.nodes if n.kind == "fn" and n.name.startswith("Sequential/BatchNorm1d")]
+    assert bn_ops and bn_ops[-1].outputs[0].shape == (5, 3)
