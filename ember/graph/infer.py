@@ -27,7 +27,8 @@ def _dummy(shape, dtype, fill):
             _CACHE.clear()
         a = np.full(shape, fill if dtype.kind in "fc" else 0, dtype)
         a.flags.writeable = False  # a rule writing into its input would be a bug worth seeing
-        _CACHE[key] = a
+        if a.size <= 1 << 16:  # keep small ones only: big graphs must not pin big dummies
+            _CACHE[key] = a
     return a
 
 

@@ -268,3 +268,23 @@ def test_keras_wrapper_listing_matches_numpy():
             b2 -= gb2
     np.testing.assert_allclose(losses, ref, rtol=1e-3)
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_cpu_device_listing():
+    np.random.seed(0)
+    N, D = 300, 400  # the listing's 3000 x 4000, scaled down for the test suite
+    with tf.device('/cpu:0'):
+        x = tf.placeholder(tf.float32)
+        y = tf.placeholder(tf.float32)
+        z = tf.placeholder(tf.float32)
+        a = x * y
+        b = a + z
+        c = tf.reduce_sum(b)
+    grad_x, grad_y, grad_z = tf.gradients(c, [x, y, z])
+    with tf.Session() as sess:
+        values = {x: np.random.randn(N, D), y: np.random.randn(N, D), z: np.random.randn(N, D)}
+        out = sess.run([c, grad_x, grad_y, grad_z], feed_dict=values)
+        c_val, grad_x_val, grad_y_val, grad_z_val = out
+    xv, yv, zv = (values[k].astype(np.float32) for k in (x, y, z))
+    np.testing.assert_allclose(c_val, np.sum(xv.astype(np.float64) * yv + zv), rtol=1e-4)
+    np.testing.assert_allclose(grad_y_val, xv)
