@@ -8,7 +8,8 @@ renamed), so both engines live in one process and are timed alternately, sample 
 (A, B, A, B, ...): machine noise hits both alike. Timed with a CPU clock (medians and minima;
 the thread's for the small ops, the process's for the MLP, whose BLAS uses threads), since on
 a shared machine the wall clock measures the wait for a core. Cases: the 16x16 ops of
-bench_core.py without and with recording, and bench_core's MLP step (784-512-10, batch 128).
+bench_core.py without and with recording, bench_core's MLP step (784-512-10, batch 128) and
+bench_train's MLP epoch (``Model.fit`` over 60,000 images, RMSprop).
 """
 import importlib
 import os
@@ -91,9 +92,21 @@ def cases(em, tag):
             p.grad = None
         loss.backward()
 
+    X = rng.random((60000, 784), dtype=np.float32)
+    Y = rng.integers(0, 10, 60000)
+
+    def epoch():  # bench_train.py's MLP epoch: Keras-style fit, RMSprop, batch 128
+        from importlib import import_module
+        layers, models = (import_module(f"{em.__name__}.keras.{n}") for n in ("layers", "models"))
+        em.manual_seed(0)
+        m = models.Sequential([layers.Dense(512, activation="relu", input_shape=(784,)),
+                               layers.Dense(10)])
+        m.compile(optimizer=em.optim.RMSprop(m.parameters(), lr=1e-3), loss="cross_entropy")
+        m.fit(X, Y, batch_size=128, epochs=1, verbose=0)
+
     c = {"add": lambda: ea + eb, "matmul": lambda: ea @ eb, "relu": lambda: ea.relu(),
          "add (grad)": lambda: ga + gb, "matmul (grad)": lambda: ga @ gb,
-         "relu (grad)": lambda: ga.relu(), "MLP step": mlp}
+         "relu (grad)": lambda: ga.relu(), "MLP step": mlp, "MLP epoch (fit)": epoch}
     return {(k, tag): f for k, f in c.items()}
 
 
@@ -105,12 +118,14 @@ def main(base="be58802", repeats=25):
         import ember as new
         assert new.__file__.startswith(ROOT), new.__file__
         rows = {}
+        ca, cb = cases(old, "base"), cases(new, "new")
         for name in ["add", "matmul", "relu", "add (grad)", "matmul (grad)", "relu (grad)",
-                     "MLP step"]:
-            ca, cb = cases(old, "base"), cases(new, "new")
-            clock = time.process_time if name == "MLP step" else time.thread_time
+                     "MLP step", "MLP epoch (fit)"]:
+            big = name.startswith("MLP")
             r = interleaved_cpu({"base": ca[(name, "base")], "new": cb[(name, "new")]},
-                                repeats=repeats, clock=clock)
+                                repeats=5 if name == "MLP epoch (fit)" else repeats,
+                                clock=time.process_time if big else time.thread_time,
+                                min_time=0.0 if name == "MLP epoch (fit)" else 0.02)
             rows[name] = (r["base"], r["new"])
     print(machine_line())
     print(f"| case (CPU time per call) | {base} median | this tree median | change | "

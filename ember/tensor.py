@@ -481,18 +481,23 @@ class Tensor:
     def div(self, o):
         return _ops.Div.apply(self, o)
 
-    # non-differentiable
+    # piecewise constant: in the graph with a zero gradient (as PyTorch)
     def sign(self):
-        return _ops.Sign.apply(self)
+        return _ops.PiecewiseConstant.apply(self, fn="sign")
 
     def floor(self):
-        return _ops.Floor.apply(self)
+        return _ops.PiecewiseConstant.apply(self, fn="floor")
 
     def ceil(self):
-        return _ops.Ceil.apply(self)
+        return _ops.PiecewiseConstant.apply(self, fn="ceil")
+
+    def trunc(self):
+        return _ops.PiecewiseConstant.apply(self, fn="trunc")
 
     def round(self, decimals=0):
-        return _ops.Round.apply(self, decimals=decimals)
+        return _ops.PiecewiseConstant.apply(self, fn="round", decimals=int(decimals))
+
+    # non-differentiable
 
     def isnan(self):
         return _ops.IsNan.apply(self)
@@ -740,9 +745,15 @@ def _extreme(t, dim, keepdim, axis, keepdims, minimum):
     keep = _keep_arg(keepdim, keepdims)
     if dim is None:  # full reduction or NumPy's axis=: values only
         return _ops.Amax.apply(t, axis=axis, keepdims=keep, minimum=minimum)
-    values = _ops.Amax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
-    indices = _ops.ArgMax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
-    return _ops.MinMaxResult(values, indices)
+    # the gradient goes to the returned index only (ties: the first, as PyTorch), so the
+    # values are gathered at the indices rather than reduced (Amax shares ties evenly)
+    if t.data.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself, index 0
+        values = _ops.Amax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
+        return _ops.MinMaxResult(values, Tensor(np.asarray(0)))
+    (axis,) = _ops.normalize_axis(int(dim), t.data.ndim)
+    index = _ops.ArgMax.apply(t, axis=axis, keepdims=True, minimum=minimum)  # a primitive
+    values = _ops.TakeAlongAxis.apply(t, index, axis=axis, keepdims=keep)
+    return _ops.MinMaxResult(values, index if keep else index.squeeze(axis))
 
 
 def _ops_split(t, size, dim):

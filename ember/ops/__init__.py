@@ -2,13 +2,15 @@
 from collections import namedtuple
 
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Maximum, Minimum, Mul, Neg,
-                          Pow, Relu, Sigmoid, Sin, Sqrt, Sub, Tanh, Where, unbroadcast)
-from .discrete import (All, Any, ArgMax, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Ceil,
-                       Equal, Floor, FloorDivide, Greater, GreaterEqual, IsFinite, IsNan, Less,
-                       LessEqual, NotEqual, OneHot, Remainder, Round, Sign)
+                          PiecewiseConstant, Pow, Relu, Sigmoid, Sin, Sqrt, Sub, Tanh, Where,
+                          unbroadcast)
+from .discrete import (All, Any, ArgMax, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Equal,
+                       FloorDivide, Greater, GreaterEqual, IsFinite, IsNan, Less, LessEqual,
+                       NotEqual, OneHot, Remainder)
 from .index import GetItem, Slot, normalize_index, split_index
 from .linalg import MatMul
-from .reduce import Amax, LogSumExp, Mean, Prod, Std, Sum, Var, normalize_axis
+from .reduce import (Amax, LogSumExp, Mean, Prod, Std, Sum, TakeAlongAxis, Var,
+                     normalize_axis)
 from .shape import Concatenate, Expand, Pad, Permute, Reshape, Stack
 
 MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])

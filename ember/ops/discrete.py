@@ -1,5 +1,6 @@
-"""Primitives with discrete results and no gradient: comparisons, logic, rounding, isnan /
-isfinite, any / all, argmax / argmin, one-hot.
+"""Primitives with discrete results and no gradient: comparisons, logic, integer division,
+isnan / isfinite, any / all, argmax / argmin, one-hot. (Rounding, with its zero gradient, is
+``elementwise.PiecewiseConstant``.)
 
 They are primitives (not work on ``.data`` beside the graph) so a trace sees them: a mask
 computed from a batch is recomputed from the next batch when the graph is replayed.
@@ -36,22 +37,8 @@ BitwiseXor = _primitive("BitwiseXor", lambda xp, a, b: xp.bitwise_xor(a, b), 2, 
 BitwiseNot = _primitive("BitwiseNot", lambda xp, a: xp.invert(a), 1, "~a")
 FloorDivide = _primitive("FloorDivide", lambda xp, a, b: xp.floor_divide(a, b), 2, "a // b")
 Remainder = _primitive("Remainder", lambda xp, a, b: xp.remainder(a, b), 2, "a % b (sign of b)")
-Sign = _primitive("Sign", lambda xp, a: xp.sign(a), 1, "-1, 0 or 1")
-Floor = _primitive("Floor", lambda xp, a: xp.floor(a), 1, "largest integer <= a")
-Ceil = _primitive("Ceil", lambda xp, a: xp.ceil(a), 1, "smallest integer >= a")
 IsNan = _primitive("IsNan", lambda xp, a: xp.isnan(a), 1, "a is NaN")
 IsFinite = _primitive("IsFinite", lambda xp, a: xp.isfinite(a), 1, "a is neither NaN nor +-Inf")
-
-
-class Round(Function):
-    """Round half to even to ``decimals`` places (as NumPy and PyTorch)."""
-
-    saves_inputs = False
-    differentiable = False
-
-    @staticmethod
-    def forward(ctx, a, decimals=0):
-        return get_array_module(a).round(a, decimals)
 
 
 class Any(Function):

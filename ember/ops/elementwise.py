@@ -97,7 +97,8 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b; d/da = b a^(b-1), d/db = a^b ln a (defined for a > 0)."""
+    """a ** b; d/da = b a^(b-1), d/db = a^b ln a. As PyTorch: d/da is 0 where b == 0 (so x**0
+    has gradient 0 at x = 0, not 0 * inf), and d/db is 0 where a == 0 and b >= 0 (0**y)."""
 
     saves_output = True
 
@@ -112,12 +113,19 @@ class Pow(Function):
         a, b = ctx.a, ctx.b
         xp = get_array_module(g)
         ga = gb = None
-        if ctx.needs[0]:
-            ga = unbroadcast(g * b * xp.power(a, b - 1), _shape(a))
-        if ctx.needs[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                la = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
-            gb = unbroadcast(g * ctx.out * la, _shape(b))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if ctx.needs[0]:
+                d = g * b * xp.power(a, b - 1)
+                b_zero = xp.equal(b, 0)
+                if b_zero.any():
+                    d = xp.where(b_zero, 0, d).astype(d.dtype, copy=False)
+                ga = unbroadcast(d, _shape(a))
+            if ctx.needs[1]:
+                d = g * ctx.out * xp.log(a)
+                zero_base = xp.equal(a, 0) & xp.greater_equal(b, 0)
+                if zero_base.any():
+                    d = xp.where(zero_base, 0, d).astype(d.dtype, copy=False)
+                gb = unbroadcast(d, _shape(b))
         return ga, gb
 
 
@@ -223,16 +231,21 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """sigma(x) = 1/(1+e^-x) = (1 + tanh(x/2))/2 (no overflow); sigma' = sigma (1 - sigma)."""
+    """sigma(x) = 1/(1+e^-x); sigma' = sigma (1 - sigma). This form keeps the tiny values of
+    saturated negative inputs (sigma(-20) = 2e-9 in float32, not 0, so a log of it downstream
+    stays finite); e^-x may overflow to inf, which gives the exact limit 0."""
 
     saves_inputs = False
     saves_output = True
 
     @staticmethod
     def forward(ctx, a):
-        out = (np if a.__class__ is _ndarray else get_array_module(a)).tanh(a * 0.5)
+        xp = np if a.__class__ is _ndarray else get_array_module(a)
+        out = -a
+        with np.errstate(over="ignore"):
+            xp.exp(out, out=out)
         out += 1
-        out *= 0.5
+        xp.reciprocal(out, out=out)
         ctx.out = out
         return out
 
@@ -336,6 +349,27 @@ class Clip(Function):
         if ctx.hi is not None:
             mask &= a <= ctx.hi
         return xp.multiply(g, mask, dtype=g.dtype), None, None
+
+
+class PiecewiseConstant(Function):
+    """floor, ceil, round (``decimals``), trunc, sign: steps, so the gradient is 0 everywhere
+    (as PyTorch; the output still belongs to the graph, so a gradient of zeros reaches x)."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a, fn="floor", decimals=0):
+        ctx.shape, ctx.dtype = a.shape, a.dtype
+        xp = get_array_module(a)
+        if fn == "round":
+            return xp.round(a, decimals)
+        if fn != "sign" and a.dtype.kind in "iub":  # integers are their own floor (as PyTorch)
+            return a.copy()
+        return getattr(xp, fn)(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return get_array_module(g).zeros(ctx.shape, ctx.dtype)
 
 
 class Cast(Function):
