@@ -114,10 +114,10 @@ def infer(op, name, values, attrs, dyn=None, elementwise=False):
 
 
 class _scalar_like:
-    """A stand-in Value of rank 0 with the same dtype (for dtype-only inference)."""
+    """A stand-in Value of one element with the same dtype (for dtype-only inference)."""
 
     __slots__ = ("shape", "dtype")
 
     def __init__(self, v):
-        self.shape = ()
+        self.shape = (1,)  # not 0-d: some rules write into -a, a NumPy scalar when a is 0-d
         self.dtype = v.dtype
