@@ -28,6 +28,7 @@ from . import data, diagnose, io, nn, optim, utils  # noqa: E402
 from .io import load, save  # noqa: E402
 from .summary import summary  # noqa: E402
 from .train import Model, Sequential  # noqa: E402
+from .graph.jit import jit  # noqa: E402
 
 float32 = _np.float32
 float64 = _np.float64

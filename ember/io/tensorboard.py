@@ -61,6 +61,22 @@ def _plugin_metadata(plugin_name, content=b""):
     return pb.message(9, pb.message(1, pb.string(1, plugin_name), pb.blob(2, content)))
 
 
+def histogram_proto(values, bins=64):
+    """Serialized ``HistogramProto`` of ``values`` (non-finite values left out)."""
+    v = _numpy(values).astype(np.float64).reshape(-1)
+    v = v[np.isfinite(v)]
+    if v.size:
+        counts, edges = np.histogram(v, bins=bins)
+        stats = (v.min(), v.max(), v.size, v.sum(), float(v @ v))
+    else:
+        counts, edges = np.zeros(0), np.zeros(1)
+        stats = (0.0, 0.0, 0, 0.0, 0.0)
+    # TensorBoard stores only right edges; an empty first bucket ending at
+    # the left edge keeps the leftmost limit.
+    histo = b"".join(pb.double(i + 1, s) for i, s in enumerate(stats))
+    return histo + pb.packed_doubles(6, edges) + pb.packed_doubles(7, np.concatenate([[0], counts]))
+
+
 class SummaryWriter:
     """Write scalars, histograms, images, text and hparams for TensorBoard.
 
@@ -135,19 +151,7 @@ class SummaryWriter:
 
         Non-finite values are left out (a histogram of NaNs has no bins)."""
         step = step if global_step is None else global_step  # PyTorch spelling
-        v = _numpy(values).astype(np.float64).reshape(-1)
-        v = v[np.isfinite(v)]
-        if v.size:
-            counts, edges = np.histogram(v, bins=bins)
-            stats = (v.min(), v.max(), v.size, v.sum(), float(v @ v))
-        else:
-            counts, edges = np.zeros(0), np.zeros(1)
-            stats = (0.0, 0.0, 0, 0.0, 0.0)
-        # TensorBoard stores only right edges; an empty first bucket ending at
-        # the left edge keeps the leftmost limit.
-        histo = b"".join(pb.double(i + 1, s) for i, s in enumerate(stats))
-        histo += pb.packed_doubles(6, edges) + pb.packed_doubles(7, np.concatenate([[0], counts]))
-        self._summary(step, walltime, pb.string(1, tag), pb.message(5, histo))
+        self._summary(step, walltime, pb.string(1, tag), pb.message(5, histogram_proto(values, bins)))
 
     def add_image(self, tag, img, step=0, walltime=None, dataformats="CHW", global_step=None):
         """Log an image: float in [0, 1] (clipped) or uint8, laid out as
@@ -217,6 +221,29 @@ class SummaryWriter:
             self.add_scalar(tag, value, step, now)
         self._summary(step, now, *plugin_value(_SESSION_END_TAG, 4,
                                                pb.uint(1, _STATUS_SUCCESS) + pb.double(2, now)))
+
+    def add_graph(self, model, input_to_model=None, verbose=False):
+        """Write a graph for TensorBoard's Graphs tab (PyTorch's name).
+
+        ``model`` is an ``nn.Module`` traced on ``input_to_model`` (its layers become name
+        scopes), an ``ember.graph.Graph``, or a serialized ``GraphDef``."""
+        if isinstance(model, (bytes, bytearray)):
+            gdef = bytes(model)
+        elif hasattr(model, "as_graph_def"):
+            gdef = model.as_graph_def()
+        else:
+            from ember.graph.trace import trace_module
+            if input_to_model is None:
+                raise ValueError("add_graph(model, input_to_model): an nn.Module needs an "
+                                 "example input to trace")
+            gdef = trace_module(model, input_to_model).as_graph_def()
+        self._write_event(pb.blob(4, gdef))
+        if verbose:
+            print(f"add_graph: wrote a graph of {len(gdef)} bytes to {self.path}")
+
+    def add_summary_proto(self, summary, step=None, walltime=None):
+        """Write an already serialized ``Summary`` protobuf (what tf.summary ops produce)."""
+        self._write_event(pb.blob(5, bytes(summary)), step=step, walltime=walltime)
 
     def flush(self):
         """Push buffered events to disk (TensorBoard sees them after this)."""

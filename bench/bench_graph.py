@@ -1,0 +1,237 @@
+"""The seed listing's training step in graph mode: ember.compat.v1 vs TensorFlow's compat.v1.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_graph.py \
+        [--tf-python /tmp/tfvenv/bin/python] [--repeats 7]
+
+The step: N=64, D=1000, H=100, two Variables, tf.gradients, two assigns grouped,
+``sess.run([loss, updates], feed_dict)``. Contenders, one process each for TensorFlow (it lives
+in its own environment: never a dependency of ember):
+
+* ember graph, all passes;  ember graph, no passes (what the passes buy);
+* the same step by hand in NumPy (the floor: four GEMMs plus the elementwise work);
+* TensorFlow 2.x ``tf.compat.v1`` graph mode, when ``--tf-python`` is given.
+
+Then the tiny step (batch 1, 16-16-2 MLP, SGD): eager ember, ``@ember.jit``, PyTorch, NumPy;
+and the README MLP step (784-512-10, RMSprop, batch 128): eager, ``@ember.jit``, GEMM floor.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+N, D, H = 64, 1000, 100
+
+
+def listing(tf, **session_kw):
+    """The lecture's Variables + assign + group listing; returns a zero-argument step."""
+    x = tf.placeholder(tf.float32, shape=(N, D))
+    y = tf.placeholder(tf.float32, shape=(N, D))
+    w1 = tf.Variable(tf.random_normal((D, H)))
+    w2 = tf.Variable(tf.random_normal((H, D)))
+    h = tf.maximum(tf.matmul(x, w1), 0)
+    y_pred = tf.matmul(h, w2)
+    diff = y_pred - y
+    loss = tf.reduce_mean(tf.reduce_sum(diff ** 2, axis=1))
+    grad_w1, grad_w2 = tf.gradients(loss, [w1, w2])
+    learning_rate = 1e-5
+    new_w1 = w1.assign(w1 - learning_rate * grad_w1)
+    new_w2 = w2.assign(w2 - learning_rate * grad_w2)
+    updates = tf.group(new_w1, new_w2)
+    sess = tf.Session(**session_kw)
+    sess.run(tf.global_variables_initializer())
+    rng = np.random.default_rng(0)
+    values = {x: rng.standard_normal((N, D)).astype(np.float32),
+              y: rng.standard_normal((N, D)).astype(np.float32)}
+    return lambda: sess.run([loss, updates], feed_dict=values)
+
+
+def numpy_step():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    y = rng.standard_normal((N, D)).astype(np.float32)
+    w = [rng.standard_normal((D, H)).astype(np.float32),
+         rng.standard_normal((H, D)).astype(np.float32)]
+
+    def step():
+        hp = x @ w[0]
+        h = np.maximum(hp, 0)
+        diff = h @ w[1] - y
+        loss = np.mean(np.sum(diff * diff, axis=1))
+        g = diff * np.float32(2 / N)
+        g2 = h.T @ g
+        gh = (g @ w[1].T) * (hp > 0)
+        g1 = x.T @ gh
+        w[0] -= np.float32(1e-5) * g1
+        w[1] -= np.float32(1e-5) * g2
+        return loss
+    return step
+
+
+def tiny_steps():
+    """Batch 1, 16-16-2 MLP, SGD: eager ember, @ember.jit, PyTorch, hand-written NumPy."""
+    import ember
+    from ember import nn
+    from ember.nn import functional as F
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((1, 16)).astype(np.float32)
+    ya = np.array([1])
+    out = {}
+
+    def make():
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        return m, ember.optim.SGD(m.parameters(), lr=0.01)
+
+    for name, wrap in (("ember eager", lambda f: f), ("ember @jit", ember.jit)):
+        m, opt = make()
+        x, y = ember.tensor(xa), ember.tensor(ya)
+
+        def step(x, y, m=m, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        f = wrap(step)
+        out[name] = (lambda f=f, x=x, y=y: f(x, y))
+    try:
+        import torch
+        torch.set_num_threads(1)
+        tm = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+        topt = torch.optim.SGD(tm.parameters(), lr=0.01)
+        tx, ty = torch.tensor(xa), torch.tensor(ya)
+
+        def tstep():
+            topt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(tm(tx), ty)
+            loss.backward()
+            topt.step()
+        out["PyTorch eager"] = tstep
+    except ImportError:  # pragma: no cover
+        pass
+    w1 = rng.standard_normal((16, 16)).astype(np.float32) * 0.25
+    w2 = rng.standard_normal((16, 2)).astype(np.float32) * 0.25
+    b1, b2 = np.zeros(16, np.float32), np.zeros(2, np.float32)
+
+    def npstep(w1=w1, w2=w2, b1=b1, b2=b2):
+        hp = xa @ w1 + b1
+        h = np.maximum(hp, 0)
+        z = h @ w2 + b2
+        e = np.exp(z - z.max(1, keepdims=True))
+        p = e / e.sum(1, keepdims=True)
+        p[0, ya[0]] -= 1
+        gh = (p @ w2.T) * (hp > 0)
+        w2 -= 0.01 * (h.T @ p)
+        b2 -= 0.01 * p[0]
+        w1 -= 0.01 * (xa.T @ gh)
+        b1 -= 0.01 * gh[0]
+    out["NumPy by hand"] = npstep
+    return out
+
+
+def mlp_steps():
+    """README MLP (784-512-10, ReLU, RMSprop, batch 128): eager vs @ember.jit, and the floor of
+    its matrix multiplies alone (forward 2, backward 3) in NumPy."""
+    import ember
+    from ember import nn
+    from ember.nn import functional as F
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((128, 784)).astype(np.float32)
+    ya = rng.integers(0, 10, 128)
+    out = {}
+    for name, wrap in (("ember eager", lambda f: f), ("ember @jit", ember.jit)):
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+        opt = ember.optim.RMSprop(m.parameters(), lr=1e-3)
+        x, y = ember.tensor(xa), ember.tensor(ya)
+
+        def step(x, y, m=m, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        f = wrap(step)
+        out[name] = (lambda f=f, x=x, y=y: f(x, y))
+    w1 = rng.standard_normal((784, 512)).astype(np.float32)
+    w2 = rng.standard_normal((512, 10)).astype(np.float32)
+    g = rng.standard_normal((128, 10)).astype(np.float32)
+
+    def floor():
+        h = xa @ w1
+        h @ w2
+        h.T @ g
+        g @ w2.T
+        xa.T @ h
+    out["NumPy matmuls only (floor)"] = floor
+    return out
+
+
+def tf_only(repeats):
+    """Run inside TensorFlow's environment: print the median seconds per step as JSON."""
+    import tensorflow.compat.v1 as tf
+    from bench.harness import interleaved
+    tf.disable_eager_execution()
+    tf.disable_v2_behavior()
+    med = interleaved({"tf": listing(tf)}, repeats=repeats)
+    print(json.dumps({"tf": med["tf"], "version": tf.__version__ if hasattr(tf, "__version__")
+                      else __import__("tensorflow").__version__}))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--tf-python", help="a Python with tensorflow installed (its own venv)")
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--tf-only", action="store_true", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.tf_only:
+        return tf_only(a.repeats)
+    import ember.compat.v1 as etf
+    from bench.harness import fmt_us, interleaved, machine_line, table
+    contenders = {"numpy by hand (floor)": numpy_step()}
+    etf.reset_default_graph()
+    contenders["ember graph, all passes"] = listing(etf)
+    etf.reset_default_graph()
+    contenders["ember graph, no passes"] = listing(etf, passes=())
+    med = interleaved(contenders, repeats=a.repeats)
+    tf_line = None
+    if a.tf_python:
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
+            __file__))), TF_CPP_MIN_LOG_LEVEL="3")
+        r = subprocess.run([a.tf_python, __file__, "--tf-only", "--repeats", str(a.repeats)],
+                           capture_output=True, text=True, env=env)
+        if r.returncode == 0:
+            out = json.loads(r.stdout.strip().splitlines()[-1])
+            med[f"TensorFlow {out['version']} compat.v1"] = out["tf"]
+        else:
+            tf_line = "TensorFlow run failed: " + r.stderr.strip().splitlines()[-1]
+    floor = med["numpy by hand (floor)"]
+    rows = [(k, fmt_us(v), f"{v / floor:.2f}x") for k, v in med.items()]
+    print(machine_line())
+    print(f"sess.run([loss, updates]) step, N={N}, D={D}, H={H}; median of {a.repeats} "
+          "interleaved samples (TensorFlow in its own process)")
+    print(table(rows, ["contender", "median", "vs numpy"]))
+    if tf_line:
+        print(tf_line)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the jitted step must be compiled, not a fallback
+        tiny = interleaved(tiny_steps(), repeats=a.repeats)
+    print("\nTiny step (batch 1, 16-16-2 MLP, SGD, zero_grad/forward/backward/step)")
+    print(table([(k, fmt_us(v)) for k, v in tiny.items()], ["contender", "median per step"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mlp = interleaved(mlp_steps(), repeats=a.repeats)
+    fl = mlp["NumPy matmuls only (floor)"]
+    print("\nMLP step (784-512-10, RMSprop, batch 128)")
+    print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in mlp.items()],
+                ["contender", "median per step", "vs floor"]))
+
+
+if __name__ == "__main__":
+    main()
