@@ -15,7 +15,7 @@ import numpy as np
 from .labelled import LabelledImages
 from . import downloader as _download
 from .errors import DataFormatError, DatasetNotFoundError
-from .paths import candidate_dirs, download_root
+from .paths import candidate_dirs, check_root, download_root
 from .safe_pickle import safe_load
 
 _IMAGE_BYTES = 3 * 32 * 32
@@ -117,6 +117,7 @@ def _find(spec, root):
 
 
 def _load_split(spec, root, train, download):
+    check_root(root, spec.name, download)
     kind, where = _find(spec, root)
     if kind is None:
         if not download:

@@ -19,7 +19,8 @@ class UnsafePickleError(DataFormatError):
 
 
 _RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
-_ALLOWED = _RECONSTRUCT | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+_EMPTY_BYTES = {("__builtin__", "bytes"), ("builtins", "bytes")}  # protocol 2 writes b"" as bytes()
+_ALLOWED = _RECONSTRUCT | _EMPTY_BYTES | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 _DTYPE_NAME = re.compile(r"[biufc][0-9]{1,2}\Z")  # e.g. u1, i8, f4, c16, b1
 _SCALARS = (str, bytes, int, float, complex, type(None))
 _MAX_NDIM = 32
@@ -64,6 +65,10 @@ def _reduce(func, args, where):
             raise UnsafePickleError(f"{where}: dtype {str(name)[:40]!r} is not allowed (only plain "
                                     "bool/int/uint/float/complex; object arrays are refused)")
         return _DtypeStub(name)
+    if func.key in _EMPTY_BYTES:
+        if args:
+            raise UnsafePickleError(f"{where}: bytes() is only accepted without arguments")
+        return b""
     if func.key == ("_codecs", "encode"):
         # protocol-2 pickles written by Python 3 store bytes as encode(str, 'latin1')
         if len(args) != 2 or not isinstance(args[0], str) or args[1] != "latin1":
