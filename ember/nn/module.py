@@ -290,17 +290,39 @@ class Module:
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
 
         With ``strict`` (default), missing or unexpected keys are an error; shape mismatches
-        always are. The error lists every problem. Returns (missing_keys, unexpected_keys)."""
+        always are. The error lists every problem. Returns (missing_keys, unexpected_keys).
+        All or nothing: every value is checked before the first is copied."""
+        ready, missing, unexpected = self._check_state_dict(state_dict, strict)
+        with no_grad():
+            for t, v in ready:
+                t.copy_(v)
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _check_state_dict(self, state_dict, strict=True):
+        """Validate ``state_dict`` against this module without changing anything; returns
+        ([(tensor, array to copy in)], missing, unexpected) or raises RuntimeError."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got "
+                            f"{type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
+        mismatched, ready = [], []
         for k, t in own.items():
             if k in state_dict:
-                shp = tuple(np.shape(state_dict[k].data if isinstance(state_dict[k], Tensor)
-                                     else state_dict[k]))
-                if shp != t.shape:
-                    mismatched.append(f"{k}: checkpoint has shape {shp}, model has {t.shape}")
+                v = state_dict[k]
+                v = v.data if isinstance(v, Tensor) else v
+                try:
+                    v = np.asarray(v)
+                except (TypeError, ValueError):  # ragged lists and the like
+                    v = np.asarray(None)
+                if v.dtype.kind not in "biuf":
+                    mismatched.append(f"{k}: checkpoint holds {type(state_dict[k]).__name__} "
+                                      f"of dtype {v.dtype}, not numbers")
+                elif v.shape != t.shape:
+                    mismatched.append(f"{k}: checkpoint has shape {v.shape}, model has {t.shape}")
+                else:
+                    ready.append((t, v))
         problems = []
         if strict and missing:
             problems.append("Missing key(s): " + ", ".join(missing))
@@ -311,12 +333,7 @@ class Module:
         if problems:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
                                + "\n  ".join(problems))
-        with no_grad():
-            for k, t in own.items():
-                if k in state_dict:
-                    v = state_dict[k]
-                    t.copy_(v.data if isinstance(v, Tensor) else np.asarray(v))
-        return _IncompatibleKeys(missing, unexpected)
+        return ready, missing, unexpected
 
     # ---- repr ---------------------------------------------------------------------------
     def extra_repr(self):
