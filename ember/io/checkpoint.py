@@ -351,8 +351,8 @@ def _read_header(f, path, size):
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
             raise bad(f"tensor {name!r}: entry must have exactly dtype, shape, data_offsets")
         dt, shape, offs = e["dtype"], e["shape"], e["data_offsets"]
-        if dt not in _DTYPES:
-            raise bad(f"tensor {name!r}: unsupported dtype {dt!r} "
+        if not isinstance(dt, str) or dt not in _DTYPES:
+            raise bad(f"tensor {name!r}: unsupported dtype {str(dt)[:40]!r} "
                       f"(supported: {', '.join(_DTYPES)})")
         if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
             raise bad(f"tensor {name!r}: shape must be a list of non-negative ints, got "
