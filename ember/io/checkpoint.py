@@ -27,9 +27,12 @@ dtypes: F16 F32 F64 I8 I16 I32 I64 U8 U16 U32 U64 BOOL.  NumPy scalars are
 saved as the equivalent Python int/float/bool.
 
 ``load`` reads with ``json`` and ``readinto`` only -- never pickle -- and
-checks everything before trusting it; any problem raises ``CheckpointError``
-naming the file.  ``save`` writes a temp file in the target directory, fsyncs
-it and ``os.replace``\\ s it in, so a failed save never harms the old file.
+checks everything before trusting it (shapes, offsets, dtypes, nesting); any
+problem raises ``CheckpointError`` naming the file, and anything but a regular
+file (a FIFO, a directory) is refused before a read could block.  ``save``
+writes a temp file in the target's directory (through symlinks), fsyncs it and
+``os.replace``\\ s it in, so a failed save never harms the old file; the old
+file's permission bits are kept and temp files of killed saves are removed.
 """
 
 import json
