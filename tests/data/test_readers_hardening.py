@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from ember.data import (CIFAR10, ChecksumError, DataFormatError, DatasetNotFoundError, ImageFolder,
-                        load_fashion_mnist, load_mnist, read_cifar_pickle, read_idx, safe_loads,
-                        write_idx)
+                        load_fashion_mnist, load_mnist, read_cifar_binary, read_cifar_pickle,
+                        read_idx, safe_load, safe_loads, write_idx)
 
 DEBIAN_FMNIST = Path("/usr/share/datasets/fashion-mnist")
 
@@ -182,13 +182,15 @@ def test_idx_gzip_crc_and_trailing_data(tmp_path):
     np.testing.assert_array_equal(read_idx(good), np.arange(10))
 
 
-def test_idx_directory_and_fifo_refused_at_once(tmp_path):
+@pytest.mark.parametrize("reader", [read_idx, safe_load, read_cifar_binary],
+                         ids=["read_idx", "safe_load", "read_cifar_binary"])
+def test_directory_and_fifo_refused_at_once(tmp_path, reader):
     with pytest.raises(DataFormatError, match="is a directory"):
-        read_idx(tmp_path)
+        reader(tmp_path)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    in_time, exc = _finishes(lambda: read_idx(fifo), _unblock_fifo(fifo))
-    assert in_time, "read_idx blocked on a FIFO"
+    in_time, exc = _finishes(lambda: reader(fifo), _unblock_fifo(fifo))
+    assert in_time, f"{reader.__name__} blocked on a FIFO"
     assert isinstance(exc, DataFormatError) and "not a regular file" in str(exc)
 
 

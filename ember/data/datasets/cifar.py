@@ -14,6 +14,7 @@ import numpy as np
 
 from .labelled import LabelledImages
 from . import downloader as _download
+from ._files import open_regular
 from .errors import DataFormatError, DatasetNotFoundError
 from .paths import candidate_dirs, check_root, download_root
 from .safe_pickle import safe_load
@@ -23,7 +24,9 @@ _IMAGE_BYTES = 3 * 32 * 32
 
 def read_cifar_binary(path, label_bytes=1):
     """Read one CIFAR binary batch -> (uint8 images (N, 32, 32, 3), uint8 labels (N, label_bytes))."""
-    raw = np.fromfile(path, dtype=np.uint8)
+    f, _ = open_regular(path)
+    with f:
+        raw = np.frombuffer(f.read(), dtype=np.uint8)
     record = label_bytes + _IMAGE_BYTES
     if raw.size == 0 or raw.size % record:
         raise DataFormatError(f"{path}: size {raw.size} bytes is not a positive multiple of the "

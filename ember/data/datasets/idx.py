@@ -5,13 +5,12 @@ uint32 sizes; the payload is prod(sizes) items of that type, big-endian.
 """
 import gzip
 import math
-import os
-import stat
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ._files import open_regular
 from .errors import DataFormatError
 
 _TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
@@ -25,27 +24,6 @@ _CODES = {np.dtype(v).newbyteorder("="): k for k, v in _TYPES.items()}
 _MAX_GZIP_RATIO = 1032
 _GZIP_SLACK = 1 << 16
 _CHUNK = 1 << 20
-
-
-def open_regular(path):
-    """Open ``path`` for reading, refusing at once anything but a regular file (a FIFO
-    would block ``open`` forever, a directory gives a cryptic error)."""
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except IsADirectoryError:
-        raise DataFormatError(f"{path}: is a directory, not a data file") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (FIFO/device?)"
-            raise DataFormatError(f"{path}: is {kind}, not a data file")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb"), st.st_size
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def read_bytes(path):

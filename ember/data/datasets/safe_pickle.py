@@ -11,6 +11,7 @@ import struct
 
 import numpy as np
 
+from ._files import open_regular
 from .errors import DataFormatError
 
 
@@ -385,5 +386,6 @@ def _interpret(data, source):
 
 def safe_load(path):
     """``safe_loads`` on a file's bytes; errors name the file."""
-    with open(path, "rb") as f:
+    f, _ = open_regular(path)
+    with f:
         return safe_loads(f.read(), source=str(path))
