@@ -27,17 +27,24 @@ dtypes: F16 F32 F64 I8 I16 I32 I64 U8 U16 U32 U64 BOOL.  NumPy scalars are
 saved as the equivalent Python int/float/bool.
 
 ``load`` reads with ``json`` and ``readinto`` only -- never pickle -- and
-checks everything before trusting it; any problem raises ``CheckpointError``
-naming the file.  ``save`` writes a temp file in the target directory, fsyncs
-it and ``os.replace``\\ s it in, so a failed save never harms the old file.
+checks everything before trusting it (shapes, offsets, dtypes, nesting); any
+problem raises ``CheckpointError`` naming the file, and anything but a regular
+file (a FIFO, a directory) is refused before a read could block.  ``save``
+writes a temp file in the target's directory (through symlinks), fsyncs it and
+``os.replace``\\ s it in, so a failed save never harms the old file; the old
+file's permission bits are kept and temp files of killed saves are removed.
 """
 
 import json
 import math
 import os
+import re
 import secrets
+import socket
+import stat
 import struct
 import sys
+import time
 
 import numpy as np
 
@@ -51,6 +58,8 @@ TREE_KEY = "ember.tree"
 # length field cannot make us allocate gigabytes before anything is checked.
 MAX_HEADER = 100 * 1024 * 1024
 MAX_DEPTH = 200  # far beyond any real checkpoint; keeps recursion bounded
+MAX_NDIM = 32  # NumPy 1.x's limit (2.x allows 64); no real tensor comes close
+MAX_ELEMENTS_BYTES = 1 << 62  # a shape's extent (zeros counted as 1) may not exceed this
 
 _DTYPES = {
     "F16": np.float16, "F32": np.float32, "F64": np.float64,
@@ -173,8 +182,70 @@ def _fsync_dir(dirname):
         os.close(fd)
 
 
+_ACTIVE_TEMPS = set()  # temp files this process is writing right now (never "stale")
+_STALE_AFTER = 3600.0  # seconds without a write after which another live writer's temp is stale
+
+
+def _host_tag():
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+
+
+def _temp_pattern(base):
+    # .<name>.<host>-<pid>-<12 hex>.tmp ; the old form .<name>.<12 hex>.tmp is matched too
+    return re.compile(rf"\.{re.escape(base)}\.(?:([A-Za-z0-9]*)-(\d+)-)?[0-9a-f]{{12}}\.tmp\Z")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # exists (owned by someone else) or cannot tell: keep its file
+    return True
+
+
+def _remove_stale_temps(dirname, base):
+    """Delete temp files a killed save of the same target left behind.
+
+    A temp is stale when its writer is gone: a dead pid on this host, our own pid but not
+    a save in progress here (a previous process with the same pid, common in containers),
+    or no write to it for ``_STALE_AFTER`` seconds (other hosts, pid reuse)."""
+    pattern = _temp_pattern(base)
+    try:
+        names = os.listdir(dirname)
+    except OSError:
+        return
+    host, me = _host_tag(), os.getpid()
+    for name in names:
+        m = pattern.match(name)
+        if m is None:
+            continue
+        full = os.path.join(dirname, name)
+        if full in _ACTIVE_TEMPS:
+            continue
+        try:
+            age = time.time() - os.lstat(full).st_mtime
+        except OSError:
+            continue
+        stale = age > _STALE_AFTER
+        if m.group(2) is not None and m.group(1) == host:
+            pid = int(m.group(2))
+            stale = stale or pid == me or not _pid_alive(pid)
+        if stale:
+            try:
+                os.unlink(full)
+            except OSError:
+                pass
+
+
 def save(obj, path):
-    """Save ``obj`` (nested dicts/lists/tuples of scalars, strings, arrays, Tensors) to ``path``."""
+    """Save ``obj`` (nested dicts/lists/tuples of scalars, strings, arrays, Tensors) to ``path``.
+
+    The file is written to a temp file next to the target, fsynced and renamed over it, so a
+    crash never leaves a half-written checkpoint. A symlink is written through (its target
+    is replaced, the link stays), an existing file keeps its permission bits, and temp files
+    left by an earlier save of the same target that was killed are removed."""
     path = os.fspath(path)
     enc = _Encoder()
     tree = enc.encode(obj)
@@ -189,27 +260,40 @@ def save(obj, path):
     head = json.dumps(header, ensure_ascii=False, allow_nan=False).encode("utf-8")
     head += b" " * (-len(head) % 8)  # safetensors pads to 8 so the buffer starts aligned
 
-    dirname = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)  # through symlinks: replace the file, keep the link
+    dirname, base = os.path.split(target)
     if not os.path.isdir(dirname):
         raise FileNotFoundError(f"save: cannot write {path}: directory {dirname} does not exist")
-    tmp = os.path.join(dirname, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"save: cannot write {path}: it is a directory")
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None  # a new file: the umask decides, as open() would
+    _remove_stale_temps(dirname, base)
+    tmp = os.path.join(dirname, f".{base}.{_host_tag()}-{os.getpid()}-{secrets.token_hex(6)}.tmp")
     # O_EXCL: never clobber anything; mode 0o666 lets the umask decide, as open() would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    _ACTIVE_TEMPS.add(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.chmod(tmp, mode)
             f.write(struct.pack("<Q", len(head)))
             f.write(head)
             for arr in enc.arrays.values():
                 _write_tensor_bytes(f, arr)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+    finally:
+        _ACTIVE_TEMPS.discard(tmp)
     _fsync_dir(dirname)
 
 
@@ -272,11 +356,17 @@ def _read_header(f, path, size):
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
             raise bad(f"tensor {name!r}: entry must have exactly dtype, shape, data_offsets")
         dt, shape, offs = e["dtype"], e["shape"], e["data_offsets"]
-        if dt not in _DTYPES:
-            raise bad(f"tensor {name!r}: unsupported dtype {dt!r} "
+        if not isinstance(dt, str) or dt not in _DTYPES:
+            raise bad(f"tensor {name!r}: unsupported dtype {str(dt)[:40]!r} "
                       f"(supported: {', '.join(_DTYPES)})")
         if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
-            raise bad(f"tensor {name!r}: shape must be a list of non-negative ints, got {shape!r}")
+            raise bad(f"tensor {name!r}: shape must be a list of non-negative ints, got "
+                      f"{str(shape)[:80]}")
+        if len(shape) > MAX_NDIM:
+            raise bad(f"tensor {name!r}: {len(shape)} dimensions (at most {MAX_NDIM})")
+        # NumPy refuses shapes whose nonzero extents overflow, even with a zero among them
+        if math.prod(max(d, 1) for d in shape) * np.dtype(_DTYPES[dt]).itemsize > MAX_ELEMENTS_BYTES:
+            raise bad(f"tensor {name!r}: shape {str(shape)[:80]} is absurdly large")
         if (not isinstance(offs, list) or len(offs) != 2 or not all(map(_is_int, offs))
                 or not 0 <= offs[0] <= offs[1]):
             raise bad(f"tensor {name!r}: data_offsets must be [begin, end] with "
@@ -306,16 +396,42 @@ def _read_header(f, path, size):
     return entries, meta, 8 + n
 
 
+def _open_regular(path):
+    """Open for reading, refusing at once anything but a regular file: ``open`` on a FIFO
+    blocks until a writer appears, and a directory is no checkpoint."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+        if not stat.S_ISREG(st.st_mode):
+            raise CheckpointError(f"{path}: is not a regular file (a FIFO, socket or device?); "
+                                  "checkpoints are read from regular files only")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_arrays(path):
     """Validate the file and read every array; return (dict name->ndarray, metadata)."""
     path = os.fspath(path)
-    with open(path, "rb") as f:
+    with _open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         entries, meta, start = _read_header(f, path, size)
         arrays = {}
         for name, (dtype, shape, begin, end) in entries.items():
             # readinto an owned, aligned, writable array: one copy, no pickle.
-            arr = np.empty(shape, dtype=dtype)
+            try:
+                arr = np.empty(shape, dtype=dtype)
+            except (ValueError, MemoryError) as e:
+                raise CheckpointError(f"{path}: tensor {name!r}: cannot allocate shape "
+                                      f"{shape} ({e})") from None
             if end > begin:
                 f.seek(start + begin)
                 got = f.readinto(memoryview(arr.reshape(-1).view(np.uint8)))

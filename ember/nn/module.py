@@ -395,18 +395,44 @@ class Module:
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
 
         With ``strict`` (default), missing or unexpected keys are an error; shape mismatches
-        always are. The error lists every problem. Returns (missing_keys, unexpected_keys)."""
+        always are. The error lists every problem. Returns (missing_keys, unexpected_keys).
+        All or nothing: every value is checked before the first is copied."""
+        ready, missing, unexpected = self._check_state_dict(state_dict, strict)
+        with no_grad():
+            for t, v in ready:
+                t.copy_(v)
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _check_state_dict(self, state_dict, strict=True):
+        """Validate ``state_dict`` against this module without changing anything; returns
+        ([(tensor, array to copy in)], missing, unexpected) or raises RuntimeError."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got "
+                            f"{type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
+        mismatched, ready = [], []
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                # .shape first: device arrays have it, and np.shape may not dispatch for them
-                shp = tuple(v.shape) if hasattr(v, "shape") else tuple(np.shape(v))
-                if shp != t.shape:
-                    mismatched.append(f"{k}: checkpoint has shape {shp}, model has {t.shape}")
+                v = v.data if isinstance(v, Tensor) else v
+                if not hasattr(v, "shape") or not hasattr(v, "dtype"):
+                    # lists and scalars; device arrays keep their own type (np.asarray would
+                    # pull them to the host)
+                    try:
+                        v = np.asarray(v)
+                    except (TypeError, ValueError):  # ragged lists and the like
+                        v = np.asarray(None)
+                kind = getattr(v.dtype, "kind", "O")
+                if kind not in "biufV":  # V: bfloat16 (ml_dtypes)
+                    mismatched.append(f"{k}: checkpoint holds {type(state_dict[k]).__name__} "
+                                      f"of dtype {v.dtype}, not numbers")
+                elif tuple(v.shape) != t.shape:
+                    mismatched.append(f"{k}: checkpoint has shape {tuple(v.shape)}, model has "
+                                      f"{t.shape}")
+                else:
+                    ready.append((t, v))
         problems = []
         if strict and missing:
             problems.append("Missing key(s): " + ", ".join(missing))
@@ -417,12 +443,7 @@ class Module:
         if problems:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
                                + "\n  ".join(problems))
-        with no_grad():
-            for k, t in own.items():
-                if k in state_dict:
-                    v = state_dict[k]
-                    t.copy_(v.data if isinstance(v, Tensor) else np.asarray(v))
-        return _IncompatibleKeys(missing, unexpected)
+        return ready, missing, unexpected
 
     # ---- repr ---------------------------------------------------------------------------
     def extra_repr(self):

@@ -257,7 +257,15 @@ class Optimizer:
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
             raise ValueError("load_state_dict: expected a dict with 'state' and 'param_groups' "
                              "(the output of optimizer.state_dict())")
-        saved_groups = state_dict["param_groups"]
+        saved_groups, saved_state = state_dict["param_groups"], state_dict.get("state", {})
+        if not (isinstance(saved_groups, list) and all(
+                isinstance(g, dict) and isinstance(g.get("params"), list)
+                and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                        for i in g["params"]) for g in saved_groups)):
+            raise ValueError("load_state_dict: 'param_groups' must be a list of dicts whose "
+                             "'params' are lists of parameter indices")
+        if not (isinstance(saved_state, dict) and all(isinstance(s, dict) for s in saved_state.values())):
+            raise ValueError("load_state_dict: 'state' must map parameter indices to dicts")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, but "
                              f"this optimizer has {len(self.param_groups)}")
@@ -271,8 +279,12 @@ class Optimizer:
             for p, idx in zip(g["params"], sg["params"]):
                 id_map[int(idx)] = p
         new_state = {}
-        for k, s in state_dict.get("state", {}).items():
-            idx = int(k)
+        for k, s in saved_state.items():
+            try:
+                idx = int(k)
+            except (TypeError, ValueError):
+                raise ValueError(f"load_state_dict: state key {str(k)[:40]!r} is not a "
+                                 "parameter index") from None
             if idx not in id_map:
                 raise ValueError(f"loaded state dict has state for parameter {idx}, which is not "
                                  "in any parameter group")
@@ -300,9 +312,11 @@ class Optimizer:
                 if is_floating_point(v.dtype) and v.ndim > 0:
                     v = v.astype(p.data.dtype, copy=False)
             if name in self._param_buffers:
-                if not _backend.is_array(v) or v.shape != p.data.shape:
+                if not _backend.is_array(v) or v.shape != p.data.shape or \
+                        getattr(v.dtype, "kind", "O") not in "biufV":
                     raise ValueError(f"load_state_dict: state {name!r} has shape "
-                                     f"{np.shape(v)}, but its parameter has shape "
+                                     f"{np.shape(v)} ({type(v).__name__} "
+                                     f"{getattr(v, 'dtype', '')}), but its parameter has shape "
                                      f"{p.data.shape}")
             out[name] = v
         return out

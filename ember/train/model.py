@@ -5,6 +5,7 @@ define ``forward``. ``ember.Sequential`` is ``nn.Sequential`` with the same meth
 runs the same engine as a hand-written loop: DataLoader batches, forward, loss, backward,
 optimizer step; only the bookkeeping (progress, metrics, callbacks, validation) is added.
 """
+import copy
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from .. import random as _random
 from ..backend import to_host
 from ..autograd import no_grad
 from ..data import DataLoader, Dataset, TensorDataset
+from ..io import CheckpointError
 from ..io import load as _load
 from ..io import save as _save
 from ..nn.module import Module, Sequential as _NNSequential
@@ -400,26 +402,46 @@ class Model(Module):
 
     def load(self, path):
         """Restore what :meth:`save` wrote into this (identically built) model. Returns the
-        epoch count, to pass as ``fit(initial_epoch=...)``."""
+        epoch count, to pass as ``fit(initial_epoch=...)``.
+
+        All or nothing: weights, optimizer state, epoch and random state are all checked
+        before any is applied; a bad file raises CheckpointError and changes nothing."""
         state = _load(path)
+
+        def bad(msg):
+            return CheckpointError(f"{path}: {msg}")
+
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(f"{path}: not an ember.Model checkpoint (use load_weights for a "
-                             "plain state dict)")
+            raise bad("not an ember.Model checkpoint (use load_weights for a plain state dict)")
         if state.get("optimizer") is not None and self.loss_fn is None:
             raise RuntimeError(f"{path} holds optimizer state: call model.compile(...) with the "
                                "same optimizer before model.load (or use load_weights)")
-        self.load_state_dict(state["model"])
-        if state.get("optimizer") is not None:
+        epoch = state.get("epoch", 0)
+        if type(epoch) is not int or epoch < 0:
+            raise bad(f"epoch must be a non-negative int, got {str(epoch)[:40]}")
+        try:
+            ready = self._check_state_dict(state.get("model"))[0]
+        except (RuntimeError, TypeError) as e:
+            raise bad(f"its weights do not fit this model: {e}") from None
+        rng = _check_rng_state(state.get("rng"), bad)
+        had_optimizer, opt_state = self.optimizer is not None, state.get("optimizer")
+        if opt_state is not None:
             self._ensure_optimizer()
-            try:
-                self.optimizer.load_state_dict(state["optimizer"])
-            except (KeyError, ValueError) as e:
-                raise ValueError(f"{path}: its optimizer state does not fit this model's "
-                                 f"{type(self.optimizer).__name__} ({e!r}); compile with the "
-                                 "optimizer the checkpoint was saved with") from None
-        if state.get("rng") is not None:
-            _set_rng_state(state["rng"])
-        self._epoch = int(state.get("epoch", 0))
+            try:  # a dry run on a shallow copy: load_state_dict replaces, never mutates, state
+                copy.copy(self.optimizer).load_state_dict(opt_state)
+            except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
+                if not had_optimizer:
+                    self.optimizer = None
+                raise bad(f"its optimizer state does not fit this model's "
+                          f"{type(self.optimizer or self._opt_spec).__name__} ({e!r}); compile "
+                          "with the optimizer the checkpoint was saved with") from None
+            self.optimizer.load_state_dict(opt_state)
+        with no_grad():
+            for t, v in ready:
+                t.copy_(v)
+        if rng is not None:
+            _random.get_generator().bit_generator.state = rng
+        self._epoch = epoch
         return self._epoch
 
     def save_weights(self, path):
@@ -429,7 +451,10 @@ class Model(Module):
         state = _load(path)
         if isinstance(state, dict) and state.get("format") == _FORMAT:
             state = state["model"]
-        self.load_state_dict(state)
+        try:
+            self.load_state_dict(state)  # all or nothing
+        except (RuntimeError, TypeError) as e:
+            raise CheckpointError(f"{path}: its weights do not fit this model: {e}") from None
 
 
 def _rng_state():
@@ -440,10 +465,22 @@ def _rng_state():
 
 
 def _set_rng_state(s):
-    g = _random.get_generator()
-    g.bit_generator.state = {"bit_generator": s["bit_generator"],
-                             "state": {"state": int(s["state"]), "inc": int(s["inc"])},
-                             "has_uint32": int(s["has_uint32"]), "uinteger": int(s["uinteger"])}
+    _random.get_generator().bit_generator.state = _check_rng_state(s, ValueError)
+
+
+def _check_rng_state(s, bad):
+    """The bit-generator state saved by _rng_state, checked on a scratch generator of the
+    current type (None stays None); raises ``bad(message)`` if it does not fit."""
+    if s is None:
+        return None
+    try:
+        st = {"bit_generator": s["bit_generator"],
+              "state": {"state": int(s["state"]), "inc": int(s["inc"])},
+              "has_uint32": int(s["has_uint32"]), "uinteger": int(s["uinteger"])}
+        type(_random.get_generator().bit_generator)().state = st
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise bad(f"its random state is malformed or not for this generator ({e!r})") from None
+    return st
 
 
 class Sequential(Model, _NNSequential):

@@ -77,6 +77,7 @@ def test_mnist_count_mismatch_names_files(isolated_home):
 
 
 def test_missing_mnist_error_explains_how_to_get_it(isolated_home):
+    (isolated_home / "nothing").mkdir()
     with pytest.raises(DatasetNotFoundError) as info:
         MNIST(root=isolated_home / "nothing")
     msg = str(info.value)
@@ -87,7 +88,7 @@ def test_missing_fashion_mentions_apt(isolated_home, monkeypatch):
     from ember.data.datasets import mnist
     monkeypatch.setattr(mnist.FASHION_SPEC, "system_dirs", (str(isolated_home / "no-system"),))
     with pytest.raises(DatasetNotFoundError, match="apt install dataset-fashion-mnist"):
-        load_fashion_mnist(root=isolated_home / "x")
+        load_fashion_mnist()
 
 
 @pytest.mark.skipif(not DEBIAN_FMNIST.is_dir(), reason="Debian package dataset-fashion-mnist not installed "

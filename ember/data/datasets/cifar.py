@@ -14,8 +14,9 @@ import numpy as np
 
 from .labelled import LabelledImages
 from . import downloader as _download
+from ._files import open_regular
 from .errors import DataFormatError, DatasetNotFoundError
-from .paths import candidate_dirs, download_root
+from .paths import candidate_dirs, check_root, download_root
 from .safe_pickle import safe_load
 
 _IMAGE_BYTES = 3 * 32 * 32
@@ -23,7 +24,9 @@ _IMAGE_BYTES = 3 * 32 * 32
 
 def read_cifar_binary(path, label_bytes=1):
     """Read one CIFAR binary batch -> (uint8 images (N, 32, 32, 3), uint8 labels (N, label_bytes))."""
-    raw = np.fromfile(path, dtype=np.uint8)
+    f, _ = open_regular(path)
+    with f:
+        raw = np.frombuffer(f.read(), dtype=np.uint8)
     record = label_bytes + _IMAGE_BYTES
     if raw.size == 0 or raw.size % record:
         raise DataFormatError(f"{path}: size {raw.size} bytes is not a positive multiple of the "
@@ -40,10 +43,22 @@ def read_cifar_pickle(path, label_key):
         raise DataFormatError(f"{path}: expected a pickled dict, got {type(batch).__name__}")
     batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
     if "data" not in batch or label_key not in batch:
-        raise DataFormatError(f"{path}: missing 'data' or '{label_key}' (keys: {sorted(batch)})")
-    data = np.asarray(batch["data"])
-    labels = np.asarray(batch[label_key])
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _IMAGE_BYTES or len(data) != len(labels):
+        keys = sorted(repr(k)[:40] for k in batch)[:20]
+        raise DataFormatError(f"{path}: missing 'data' or '{label_key}' (keys: {', '.join(keys)})")
+    data, labels = batch["data"], batch[label_key]
+    if not isinstance(data, np.ndarray):
+        raise DataFormatError(f"{path}: 'data' must be a NumPy array, got {type(data).__name__}")
+    if isinstance(labels, list) and all(type(v) is int for v in labels):
+        bad = [v for v in labels if not 0 <= v <= 255]  # before asarray: huge ints overflow
+        labels = np.asarray(labels if not bad else [], dtype=np.int64)
+    elif isinstance(labels, np.ndarray) and labels.dtype.kind in "iu":
+        bad = labels[(labels < 0) | (labels > 255)].tolist() if labels.size else []
+    else:
+        raise DataFormatError(f"{path}: '{label_key}' must be a list (or array) of ints")
+    if bad:
+        raise DataFormatError(f"{path}: label {str(bad[0])[:30]} is not a class index (0..255)")
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _IMAGE_BYTES or \
+            labels.ndim != 1 or len(data) != len(labels):
         raise DataFormatError(f"{path}: expected uint8 data (N, 3072) and N labels, got "
                               f"{data.dtype} {data.shape} and {labels.shape}")
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
@@ -105,6 +120,7 @@ def _find(spec, root):
 
 
 def _load_split(spec, root, train, download):
+    check_root(root, spec.name, download)
     kind, where = _find(spec, root)
     if kind is None:
         if not download:

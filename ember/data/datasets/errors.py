@@ -10,4 +10,5 @@ class DatasetNotFoundError(FileNotFoundError):
 
 
 class ChecksumError(IOError):
-    """A downloaded file did not match its published checksum (nothing was kept)."""
+    """A downloaded file did not match its published checksum (nothing was kept), or a local
+    dataset file of the official shape does not (it is reported, never read)."""

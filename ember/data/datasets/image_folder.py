@@ -17,7 +17,9 @@ def load_image(path):
     if suffix == ".npy":
         try:
             return np.load(path, allow_pickle=False)
-        except ValueError as exc:
+        except (FileNotFoundError, PermissionError):
+            raise
+        except (ValueError, OSError, EOFError) as exc:
             raise DataFormatError(f"{path}: not a plain .npy array ({exc})") from None
     if suffix in PIL_EXTENSIONS:
         try:
@@ -25,8 +27,17 @@ def load_image(path):
         except ImportError:
             raise ImportError(f"reading {path} needs Pillow, which is not installed: "
                               "pip install Pillow (or convert the images to .npy)") from None
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
+        # Pillow signals a corrupt/truncated/foreign file with many types (UnidentifiedImageError
+        # is an OSError; SyntaxError, ValueError, EOFError, DecompressionBombError ...).
+        try:
+            with Image.open(path) as img:
+                return np.asarray(img.convert("RGB"))
+        except (FileNotFoundError, PermissionError):
+            raise
+        except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError,
+                Image.DecompressionBombError) as exc:
+            raise DataFormatError(f"{path}: cannot read this image ({type(exc).__name__}: "
+                                  f"{exc})") from None
     raise DataFormatError(f"{path}: unsupported image extension {suffix!r} (supported: {EXTENSIONS})")
 
 

@@ -1,14 +1,25 @@
-"""MNIST and Fashion-MNIST from IDX files (Keras-style loaders + Datasets)."""
+"""MNIST and Fashion-MNIST from IDX files (Keras-style loaders + Datasets).
+
+Files of the official shapes are checked against the published checksums on first use
+(see ``verify``); other shapes are read as the user's own data in IDX format.
+"""
+import hashlib
+
 import numpy as np
 
 from .labelled import LabelledImages
 from . import downloader as _download
 from .errors import DataFormatError, DatasetNotFoundError
-from .idx import read_idx
-from .paths import candidate_dirs, download_root, find_file
+from . import verify as _verify
+from .idx import _read_idx, read_idx
+from .paths import candidate_dirs, check_root, download_root, find_file
 
 _SPLITS = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
            False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+# The shapes of the official files (MNIST and Fashion-MNIST alike): a file of that shape
+# claims to be the published one and must match its checksum.
+OFFICIAL_SHAPES = {"train-images-idx3-ubyte": (60000, 28, 28), "train-labels-idx1-ubyte": (60000,),
+                   "t10k-images-idx3-ubyte": (10000, 28, 28), "t10k-labels-idx1-ubyte": (10000,)}
 
 
 class _Spec:
@@ -85,12 +96,29 @@ def _not_found(spec, names, dirs, root):
     ways.append(f"copy {', '.join(n + '[.gz]' for n in names)} into {target} "
                 "(or pass root=... / set $EMBER_DATA)")
     looked = "\n    ".join(str(d) for d in dirs)
-    return DatasetNotFoundError(f"{spec.name} files not found. Looked in:\n    {looked}\n"
+    only = " (only root= was searched)" if root is not None else ""
+    return DatasetNotFoundError(f"{spec.name} files not found. Looked in{only}:\n    {looked}\n"
                                 "To get them:\n  - " + "\n  - ".join(ways))
+
+
+def _read_checked(spec, name, path, ndim):
+    """read_idx, plus the checksum check of an official-shaped file on first use."""
+    res = spec.resources[name]
+    if _verify.is_verified(path, res):
+        return read_idx(path, expected_ndim=ndim)
+    h = hashlib.sha256()
+    arr = _read_idx(path, ndim, hasher=h)
+    if arr.shape == OFFICIAL_SHAPES[name]:
+        with open(path, "rb") as f:
+            compressed = f.read(2) == b"\x1f\x8b"
+        if _verify.check(path, res, h.hexdigest(), compressed, spec.name):
+            _verify.remember(path, res)
+    return arr
 
 
 def _load_split(spec, root, train, download):
     names = _SPLITS[bool(train)]
+    check_root(root, spec.name, download)
     result = _locate(spec, root, names)
     if result[0] is None:
         if not download:
@@ -101,8 +129,8 @@ def _load_split(spec, root, train, download):
                 _download.download(spec.resources[n], target)
         result = _locate(spec, target, names)
     images_path, labels_path = result
-    images = read_idx(images_path, expected_ndim=3)
-    labels = read_idx(labels_path, expected_ndim=1)
+    images = _read_checked(spec, names[0], images_path, 3)
+    labels = _read_checked(spec, names[1], labels_path, 1)
     if images.dtype != np.uint8 or labels.dtype != np.uint8:
         raise DataFormatError(f"{images_path} / {labels_path}: expected unsigned-byte IDX data, "
                               f"got {images.dtype} / {labels.dtype}")
