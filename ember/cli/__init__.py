@@ -68,6 +68,10 @@ def main(argv=None):
         except (OSError, ValueError, RuntimeError) as e:  # data missing, bad checkpoint, ...
             print(f"ember train: {e}", file=sys.stderr)
             return 1
+        except MemoryError:
+            print("ember train: out of memory building or training the model; use smaller "
+                  "layers or a smaller batch_size", file=sys.stderr)
+            return 1
         if args.quiet:
             print(f"final test accuracy: {report['test_accuracy']:.4f}")
         return 0
