@@ -214,6 +214,8 @@ class Model(Module):
         cbs = CallbackList(list(callbacks or []) + [history], self)
         bar = ProgressBar(verbose)
         watch = _LossWatch()
+        # the doctor reports divergence itself (and stops training): no second warning
+        watch.warned = any(hasattr(cb, "doctor") for cb in (callbacks or []))
         self.stop_training = False
         cbs.on_train_begin()
         try:
