@@ -112,24 +112,31 @@ class KerasRMSprop(_KerasOptimizer):
 
     def _update(self, w, g, st, group):
         lr, rho, eps, mom = group["lr"], group["rho"], group["eps"], group["momentum"]
-        s = st["velocity"]
+        s, t = st["velocity"], self._scratch(w, 0)  # t: a reused temporary, no allocation
+        np.multiply(g, g, out=t)
+        t *= 1 - rho
         s *= rho
-        s += (1 - rho) * (g * g)
+        s += t
         if group["centered"]:
             a = st.setdefault("average_gradient", np.zeros_like(w))
             a *= rho
-            a += (1 - rho) * g
-            den = s - a * a + eps
+            np.multiply(g, 1 - rho, out=t)
+            a += t
+            np.multiply(a, a, out=t)
+            np.subtract(s, t, out=t)
+            t += eps
         else:
-            den = s + eps
-        inc = g * lr / np.sqrt(den)
+            np.add(s, eps, out=t)
+        np.sqrt(t, out=t)
+        np.divide(g, t, out=t)
+        t *= lr  # the increment lr g / sqrt(s + eps)
         if mom > 0:
             b = st.setdefault("momentum", np.zeros_like(w))
             b *= mom
-            b += inc
+            b += t
             w -= b
         else:
-            w -= inc
+            w -= t
 
 
 class KerasAdam(_KerasOptimizer):
@@ -153,15 +160,24 @@ class KerasAdam(_KerasOptimizer):
 
     def _update(self, w, g, st, group):
         (b1, b2), eps, t = group["betas"], group["eps"], st["step"]
-        m, v = st["m"], st["v"]
-        m += (1 - b1) * (g - m)
-        v += (1 - b2) * (g * g - v)
+        m, v, b = st["m"], st["v"], self._scratch(w, 0)
+        np.subtract(g, m, out=b)
+        b *= 1 - b1
+        m += b
+        np.multiply(g, g, out=b)
+        b -= v
+        b *= 1 - b2
+        v += b
         if group["amsgrad"]:
             vm = st.setdefault("v_max", np.zeros_like(w))
             np.maximum(vm, v, out=vm)
             v = vm
         alpha = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-        w -= (alpha * m) / (np.sqrt(v) + eps)
+        np.sqrt(v, out=b)
+        b += eps
+        np.divide(m, b, out=b)
+        b *= alpha
+        w -= b
 
 
 class KerasAdagrad(_KerasOptimizer):
