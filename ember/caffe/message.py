@@ -73,7 +73,7 @@ def _number(tok: Token, kind: str, where: str):
     if kind in ("float", "double"):
         if tok.kind == "ident":
             special = {"inf": math.inf, "infinity": math.inf, "nan": math.nan}.get(
-                body.lower().rstrip("f"))
+                body.lower())
             if special is None:
                 raise PrototxtError(where, f"expected a number, found '{text}'")
             return sign * special
