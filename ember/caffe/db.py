@@ -13,6 +13,20 @@ from .blob import decode_datum, encode_datum
 from .errors import CaffeError
 
 
+_ENVS = {}  # one open environment per database file: py-lmdb refuses a second open of one
+
+
+def _open_env(path):
+    lmdb = _lmdb()
+    st = os.stat(os.path.join(path, "data.mdb"))
+    key = (os.path.realpath(path), st.st_ino, st.st_mtime_ns)
+    env = _ENVS.get(key)
+    if env is None:
+        env = lmdb.open(path, readonly=True, lock=False, readahead=False, max_readers=64)
+        _ENVS[key] = env
+    return env
+
+
 def _lmdb():
     try:
         import lmdb
@@ -32,9 +46,7 @@ class DatumDB:
             raise CaffeError(f"{self.path}: no LMDB database here (expected a folder with "
                              f"data.mdb; paths are relative to the working directory "
                              f"{os.getcwd()}, as in Caffe)")
-        lmdb = _lmdb()
-        self.env = lmdb.open(self.path, readonly=True, lock=False, readahead=False,
-                             max_readers=16)
+        self.env = _open_env(self.path)
         self.size = self.env.stat()["entries"]
         if self.size == 0:
             raise CaffeError(f"{self.path}: the LMDB database is empty")
@@ -75,7 +87,8 @@ class DatumDB:
         return images, labels
 
     def close(self):
-        self.env.close()
+        self._cursor.close()
+        self._txn.abort()
 
 
 def write_lmdb(path, images, labels, commit_every: int = 1000) -> int:
