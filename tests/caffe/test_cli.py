@@ -65,3 +65,33 @@ def test_train_reports_file_line_column(tmp_path, monkeypatch, capsys):
     assert "is a net definition, not a solver" in capsys.readouterr().err
     assert main(["train", "absent.prototxt"]) == 2
     assert "absent.prototxt: no such file" in capsys.readouterr().err
+
+
+def test_missing_optional_packages_say_what_to_install(tmp_path, monkeypatch):
+    import sys
+    from ember.caffe import CaffeError
+    from ember.caffe.blob import decode_datum
+    from ember.caffe.db import DatumDB
+    from ember.caffe.message import Msg
+    from ember.caffe.wire import encode
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "data.mdb").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "lmdb", None)           # import lmdb -> ImportError
+    monkeypatch.setattr("ember.caffe.db._ENVS", {})
+    with pytest.raises(CaffeError, match=r"pip install 'ember\[caffe\]'"):
+        DatumDB(tmp_path / "db")
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    raw = encode(Msg("Datum", data=b"\x89PNG....", encoded=True, label=1))
+    with pytest.raises(CaffeError, match=r"Pillow: pip install 'ember\[images\]'"):
+        decode_datum(raw, "some_lmdb")
+
+
+def test_import_ember_does_not_import_the_caffe_extras():
+    import subprocess
+    import sys
+    code = ("import sys, ember, ember.caffe; bad = [m for m in ('lmdb', 'google.protobuf', "
+            "'PIL') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
+                           os.path.dirname(os.path.abspath(__file__))))))
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -201,3 +201,34 @@ def test_caffe_default_weight_filler_is_zero():
                      inner_product_param { num_output: 3 } }'''
     net = Net(from_text(txt, "NetParameter"), "TEST")
     assert not net.layer("ip").weight.data.any()
+
+
+def test_transform_mean_file_crop_mirror(tmp_path):
+    from ember.caffe.blob import write_binaryproto
+    from ember.caffe.transform import DataTransformer
+    rng = np.random.default_rng(7)
+    imgs = [rng.integers(0, 255, (2, 6, 5)).astype(np.uint8) for _ in range(3)]
+    mean = rng.uniform(0, 100, (2, 6, 5)).astype(np.float32)
+    write_binaryproto(tmp_path / "mean.binaryproto", mean[None])
+    tp = Msg("TransformationParameter", scale=0.5, crop_size=3,
+             mean_file=str(tmp_path / "mean.binaryproto"))
+    out = DataTransformer(tp, "TEST", (2, 6, 5))(imgs, rng)
+    y, x = (6 - 3) // 2, (5 - 3) // 2                    # TEST crops the centre
+    want = np.stack([(i[:, y:y + 3, x:x + 3] - mean[:, y:y + 3, x:x + 3]) * 0.5 for i in imgs])
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    # TRAIN: random windows and mirrors, always a window of the (mean-subtracted) image
+    tp = Msg("TransformationParameter", crop_size=3, mirror=True, mean_value=[10, 20])
+    out = DataTransformer(tp, "TRAIN", (2, 6, 5))(imgs * 20, rng)
+    mv = np.array([10, 20], np.float32)[:, None, None]
+    for o, img in zip(out, imgs * 20):
+        v = img.astype(np.float32) - mv
+        cands = [c for yy in range(4) for xx in range(3)
+                 for c in (v[:, yy:yy + 3, xx:xx + 3], v[:, yy:yy + 3, xx:xx + 3][:, :, ::-1])]
+        assert any(np.array_equal(o, c) for c in cands)
+    flips = [not any(np.array_equal(o, v[:, yy:yy + 3, xx:xx + 3]) for yy in range(4)
+                     for xx in range(3))
+             for o, v in zip(out, [i.astype(np.float32) - mv for i in imgs * 20])]
+    assert 0 < sum(flips) < len(flips)
+    with pytest.raises(Exception, match="mean_file or mean_value, not both"):
+        DataTransformer(Msg("TransformationParameter", mean_value=[1.0],
+                            mean_file=str(tmp_path / "mean.binaryproto")), "TEST", (2, 6, 5))
