@@ -86,8 +86,9 @@ class Solver:
             st = sp.test_state[i] if i < len(sp.test_state) else Msg("NetState")
             self.test_nets.append(self._build(tp, "TEST", st.level, st.stage, self.net,
                                               f"test net (#{i})"))
-        if weights:
-            for w in weights.split(","):
+        sources = list(sp.weights) + (weights.split(",") if weights else [])
+        if sources:
+            for w in sources:
                 copied = load_caffemodel(w, self.net)
                 self.log.info(f"Copying weights from {w}: layers {', '.join(copied)}")
         self.blobs = self.net.learnable_blobs()

@@ -146,16 +146,13 @@ def _decode(buf, pos, end, type_name, origin):
                     value = bytes(buf[pos:pos + n])
                 elif f.kind in _FIXED:  # packed floats / doubles
                     value = np.frombuffer(bytes(buf[pos:pos + n]), _FIXED[f.kind][1]).copy()
-                else:  # packed varints
+                else:  # packed varints: several values in one field
                     vals, p = [], pos
                     while p < pos + n:
                         v, p = _read_varint(buf, p, pos + n)
                         vals.append(_from_varint(f, v))
-                    value = vals
-                    if f.repeated:
-                        store.setdefault(f.name, []).extend(vals)
-                        value = None
-                        f = None
+                    store.setdefault(f.name, []).extend(vals)
+                    f = None  # stored already
             pos += n
         else:
             raise CaffeError(f"{origin}: unsupported wire type {wire} in {type_name} (field "

@@ -39,6 +39,9 @@ TRAIN_HELP = """Train from a TOML config with three sections:
 
 Every key and value is checked before training starts; a mistake is reported with its line
 and the allowed values.
+
+A Caffe solver (SOLVER.prototxt, Caffe's protobuf text format) runs as `caffe train` would:
+--snapshot X.solverstate resumes, --weights X.caffemodel starts from trained weights.
 """
 
 

@@ -95,3 +95,25 @@ def test_import_ember_does_not_import_the_caffe_extras():
                        env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
                            os.path.dirname(os.path.abspath(__file__))))))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_train_from_weights(tmp_path, monkeypatch, capsys, lmdb_mod):
+    from ember.caffe import Net, load_caffemodel
+    monkeypatch.chdir(tmp_path)
+    make_db(tmp_path / "train_lmdb", n=40, seed=1)
+    make_db(tmp_path / "test_lmdb", n=32, seed=2)
+    (tmp_path / "net.prototxt").write_text(NET)
+    write_solver(tmp_path / "solver.prototxt", max_iter=3, snapshot=0, test_interval=0,
+                 type="Adam")
+    assert main(["train", "solver.prototxt"]) == 0
+    write_solver(tmp_path / "solver.prototxt", max_iter=0, snapshot=0, test_interval=0,
+                 type="Adam", snapshot_prefix='"snaps/ft"', random_seed=5)
+    capsys.readouterr()
+    assert main(["train", "solver.prototxt", "--weights", "snaps/small_iter_3.caffemodel"]) == 0
+    assert "Copying weights from snaps/small_iter_3.caffemodel" in capsys.readouterr().out
+    a, b = Net.from_prototxt("net.prototxt"), Net.from_prototxt("net.prototxt")
+    load_caffemodel("snaps/small_iter_3.caffemodel", a)
+    load_caffemodel("snaps/ft_iter_0.caffemodel", b)
+    np.testing.assert_array_equal(a.layer("ip").weight.data, b.layer("ip").weight.data)
+    assert main(["train", "solver.prototxt", "--weights", "x.caffemodel", "--snapshot",
+                 "y.solverstate"]) == 2
