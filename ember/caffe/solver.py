@@ -134,8 +134,9 @@ class Solver:
         for layer in net.layers:
             for t in layer.lp.top:
                 s = net.blob_shapes[t]
-                self.log.info(f"{layer.name} -> {t}: top shape "
-                              f"{' '.join(map(str, s))} ({int(np.prod(s))})", "net.py")
+                dims = " ".join(map(str, s)) + " " if s else ""
+                self.log.info(f"{layer.name} -> {t}: top shape {dims}({int(np.prod(s))})",
+                              "net.py")
         self.log.info(f"Network initialization done ({len(net.layers)} layers; outputs "
                       f"{', '.join(net.outputs) or 'none'}).", "net.py")
         return net

@@ -249,3 +249,32 @@ def test_gpu_mode_says_so_and_runs_on_cpu(workdir):
                         snapshot=0, test_interval=0), log=log).solve()
     assert any("solver_mode: GPU" in l and "CPU" in l for l in log.lines)
     assert "Optimization Done." in log.lines
+
+
+def test_data_layer_reads_encoded_png_records(tmp_path, monkeypatch, lmdb_mod):
+    Image = pytest.importorskip("PIL.Image", reason="encoded records need Pillow")
+    import io
+    from ember.caffe import Net
+    from ember.caffe.wire import encode
+    rng = np.random.default_rng(0)
+    rgb = [rng.integers(0, 255, (4, 5, 3)).astype(np.uint8) for _ in range(3)]
+    env = lmdb_mod.open(str(tmp_path / "png_lmdb"), map_size=1 << 22)
+    with env.begin(write=True) as txn:
+        for i, a in enumerate(rgb):
+            buf = io.BytesIO()
+            Image.fromarray(a).save(buf, format="PNG")
+            txn.put(b"%08d" % i, encode(Msg("Datum", data=buf.getvalue(), label=i,
+                                            encoded=True)))
+    env.close()
+    monkeypatch.chdir(tmp_path)
+    net = Net(from_text('''layer { name: "d" type: "Data" top: "data" top: "label"
+        transform_param { mean_value: 1 mean_value: 2 mean_value: 3 }
+        data_param { source: "png_lmdb" batch_size: 2 backend: LMDB } }''', "NetParameter"),
+              "TEST")
+    assert net.blob_shapes["data"] == (2, 3, 4, 5)
+    b1, b2 = net.forward(), net.forward()            # the second batch wraps around
+    mean = np.array([1, 2, 3], np.float32)[:, None, None]
+    bgr = [a[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) - mean for a in rgb]
+    np.testing.assert_array_equal(b1["data"].data, np.stack(bgr[:2]))
+    np.testing.assert_array_equal(b2["data"].data, np.stack([bgr[2], bgr[0]]))
+    assert b2["label"].data.tolist() == [2, 0]
