@@ -12,7 +12,7 @@ from typing import Dict, NamedTuple, Optional
 class Field(NamedTuple):
     name: str
     number: int
-    kind: str                 # int32 int64 uint32 uint64 bool float double string bytes enum message
+    kind: str   # int32 int64 uint32 uint64 bool float double string bytes enum message
     repeated: bool = False
     default: object = None
     type: Optional[str] = None  # message or enum name

@@ -117,3 +117,13 @@ def test_train_from_weights(tmp_path, monkeypatch, capsys, lmdb_mod):
     np.testing.assert_array_equal(a.layer("ip").weight.data, b.layer("ip").weight.data)
     assert main(["train", "solver.prototxt", "--weights", "x.caffemodel", "--snapshot",
                  "y.solverstate"]) == 2
+
+
+def test_compute_image_mean(tmp_path, lmdb_mod):
+    from ember.caffe import read_binaryproto
+    images, _ = make_db(tmp_path / "m_lmdb", n=12, shape=(2, 4, 3))
+    assert main(["caffe", "compute-image-mean", str(tmp_path / "m_lmdb"),
+                 str(tmp_path / "mean.binaryproto")]) == 0
+    mean = read_binaryproto(tmp_path / "mean.binaryproto")
+    assert mean.shape == (1, 2, 4, 3)                    # legacy 4-D, as Caffe's tool writes
+    np.testing.assert_allclose(mean[0], images.mean(0), rtol=1e-6)

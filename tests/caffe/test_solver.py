@@ -88,7 +88,8 @@ layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
 layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
 layer { name: "pool" type: "Pooling" bottom: "conv" top: "pool"
         pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
-layer { name: "drop" type: "Dropout" bottom: "pool" top: "pool" dropout_param { dropout_ratio: 0.2 } }
+layer { name: "drop" type: "Dropout" bottom: "pool" top: "pool"
+        dropout_param { dropout_ratio: 0.2 } }
 layer { name: "ip" type: "InnerProduct" bottom: "pool" top: "ip"
         inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
 layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "accuracy"
@@ -223,7 +224,8 @@ def test_bad_files_are_reported_before_the_first_iteration(workdir):
     (workdir / "bad_net.prototxt").write_text(NET.replace('"test_lmdb"', '"nowhere_lmdb"'))
     _fails_before_training(write_solver(s, net='"bad_net.prototxt"'), "nowhere_lmdb",
                            "no LMDB database")
-    (workdir / "bad_net.prototxt").write_text(NET.replace("kernel_size: 3", "kernel_size: 3 kernal: 2"))
+    (workdir / "bad_net.prototxt").write_text(NET.replace("kernel_size: 3",
+                                                          "kernel_size: 3 kernal: 2"))
     line = [i for i, l in enumerate(NET.splitlines()) if "kernel_size: 3" in l][0] + 1
     _fails_before_training(write_solver(s, net='"bad_net.prototxt"'),
                            f"bad_net.prototxt:{line}:", "unknown field 'kernal'", "num_output")

@@ -90,7 +90,8 @@ def test_caffemodel_decodes_as_caffe_netparameter(tmp_path, caffe_pb):
     conv = proto.layer[1]
     assert conv.type == "Convolution" and list(conv.bottom) == ["data"] and list(conv.top) == ["c"]
     assert [p.lr_mult for p in conv.param] == [1.0, 2.0]
-    assert conv.convolution_param.num_output == 4 and list(conv.convolution_param.kernel_size) == [3]
+    cp = conv.convolution_param
+    assert cp.num_output == 4 and list(cp.kernel_size) == [3]
     assert len(conv.blobs) == 2
     w = net.layer("conv").weight.data
     assert list(conv.blobs[0].shape.dim) == [4, 3, 3, 3]
