@@ -27,6 +27,13 @@ if ! "$VPY" -c "import ember, numpy, pytest, matplotlib, threadpoolctl, hypothes
   pip_install -e ".[test]"
 fi
 
+# the Caffe tests read/write LMDB (lmdb), decode encoded records (Pillow) and check files
+# with Google's protobuf
+if ! "$VPY" -c "import lmdb, PIL, google.protobuf" 2>/dev/null; then
+  echo "[setup] installing the Caffe extras (lmdb, Pillow, protobuf)"
+  pip_install -e ".[test,caffe,images]"
+fi
+
 if [ "$want_ref" = 1 ] && ! "$VPY" -c "import torch, safetensors, tensorboard" 2>/dev/null; then
   echo "[setup] installing PyTorch 2.13.0 (CPU, reference oracle for tests and benchmarks)"
   # Pinned exactly: an unpinned 'torch' would pull a multi-GB CUDA build.

@@ -11,6 +11,9 @@ commands:
                              (model layers + solver), evaluate on the test split and
                              write a run folder (config copy, metrics.csv, snapshots,
                              report). See examples/*.toml.
+  ember train SOLVER.prototxt  run a Caffe solver and net as Caffe would (--snapshot
+                             X.solverstate resumes); see examples/caffe/.
+  ember caffe TOOL           Caffe data tools: convert-mnist, compute-image-mean.
   ember doctor CONFIG.toml   check a config's model and solver without a full training
                              run: initial loss, activation statistics, overfitting a tiny
                              subset, learning-rate range test; findings in plain words.
@@ -38,6 +41,9 @@ TRAIN_HELP = """Train from a TOML config with three sections:
 
 Every key and value is checked before training starts; a mistake is reported with its line
 and the allowed values.
+
+A Caffe solver (SOLVER.prototxt, Caffe's protobuf text format) runs as `caffe train` would:
+--snapshot X.solverstate resumes, --weights X.caffemodel starts from trained weights.
 """
 
 
@@ -47,16 +53,30 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("train", help="train from a TOML config", description=TRAIN_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("config", help="path to the TOML config")
+    p.add_argument("config", help="path to the TOML config (or a Caffe SOLVER.prototxt)")
+    p.add_argument("--snapshot", help="Caffe solver only: resume from this .solverstate")
+    p.add_argument("--weights", help="Caffe solver only: start from this .caffemodel")
     p.add_argument("--epochs", type=int, help="override solver.max_epochs")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     from ..diagnose.cli import add_doctor_parser, main_from_args
     add_doctor_parser(sub)
+    from ..caffe.cli import add_caffe_parser
+    add_caffe_parser(sub)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "train" and args.config.endswith(".prototxt"):
+        from ..caffe.cli import train as caffe_train
+        return caffe_train(args.config, args.snapshot, args.weights, args.quiet)
+    if args.command == "caffe":
+        from ..caffe.cli import main_from_args as caffe_main
+        return caffe_main(args)
     if args.command == "train":
+        if args.snapshot or args.weights:
+            print("ember train: --snapshot and --weights are for Caffe solver .prototxt files",
+                  file=sys.stderr)
+            return 2
         from .train import run
         if args.epochs is not None and args.epochs < 1:
             print(f"ember train: --epochs must be >= 1, got {args.epochs}", file=sys.stderr)
