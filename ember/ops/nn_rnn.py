@@ -39,6 +39,13 @@ def _input_projection(xp, x, w, b):
     return a
 
 
+def _bias_sum(b_ih, b_hh):
+    """b_ih + b_hh when both are given; either one alone (Keras has a single bias)."""
+    if b_ih is None or b_hh is None:
+        return b_hh if b_ih is None else b_ih
+    return b_ih + b_hh
+
+
 def _finish_weights(xp, dg, x, hprev, dgh=None):
     """Weight, bias and input gradients from the per-step pre-activation gradients: one GEMM
     each over all T*B rows. ``dgh`` is the gradient reaching the recurrent product when it
@@ -63,8 +70,7 @@ class RNNLayer(Function):
         xp = get_array_module(x, w_ih)
         T, B, _ = x.shape
         H = w_hh.shape[1]
-        bias = None if b_ih is None else b_ih + b_hh
-        a = _input_projection(xp, x, w_ih, bias)       # pre-activations, then outputs, in place
+        a = _input_projection(xp, x, w_ih, _bias_sum(b_ih, b_hh))       # pre-activations, then outputs, in place
         m = _bool_mask(xp, mask)
         hprev = xp.empty((T, B, H), a.dtype)
         out = xp.empty((T + 1, B, H), a.dtype)
@@ -84,13 +90,13 @@ class RNNLayer(Function):
                 h = xp.where(m[t], at, h)
                 xp.multiply(at, m[t], out=out[t])
         out[T] = h
-        ctx.saved = (x, w_ih, w_hh, a, hprev, m, b_ih is not None)
+        ctx.saved = (x, w_ih, w_hh, a, hprev, m, b_ih is not None, b_hh is not None)
         ctx.reverse, ctx.relu = reverse, relu
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, w_ih, w_hh, a, hprev, m, has_b = ctx.saved
+        x, w_ih, w_hh, a, hprev, m, has_bi, has_bh = ctx.saved
         xp = get_array_module(g, w_ih)
         T = x.shape[0]
         dpre = xp.empty_like(a)
@@ -109,7 +115,7 @@ class RNNLayer(Function):
             dh = back if m is None else xp.where(m[t], back, dh)
         d2, dw_ih, dw_hh, db, _ = _finish_weights(xp, dpre, x, hprev)
         dx = (d2 @ w_ih).reshape(x.shape)
-        return (dx, dh, dw_ih, dw_hh, db if has_b else None, db if has_b else None, None)
+        return (dx, dh, dw_ih, dw_hh, db if has_bi else None, db if has_bh else None, None)
 
 
 def _lstm_perm(xp, H):
@@ -135,7 +141,8 @@ class LSTMLayer(Function):
         scale = xp.ones((4 * H, 1), w_ih.dtype)
         scale[:3 * H] = 0.5
         wih, whh = w_ih[p], w_hh[p]
-        bias = None if b_ih is None else (b_ih + b_hh)[p] * scale[:, 0]
+        bias = _bias_sum(b_ih, b_hh)
+        bias = None if bias is None else bias[p] * scale[:, 0]
         a = _input_projection(xp, x, wih * scale, bias)  # (T, B, 4H): gates after the loop
         whh_t = (whh * scale).T
         m = _bool_mask(xp, mask)
@@ -165,13 +172,13 @@ class LSTMLayer(Function):
                 h, c = xp.where(mt, hn, h), xp.where(mt, cn, c)
                 xp.multiply(hn, mt, out=out[t])
         out[T], out[T + 1] = h, c
-        ctx.saved = (x, wih, whh, a, hprev, cprev, tc, m, p, b_ih is not None)
+        ctx.saved = (x, wih, whh, a, hprev, cprev, tc, m, p, b_ih is not None, b_hh is not None)
         ctx.reverse = reverse
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, wih, whh, a, hprev, cprev, tc, m, p, has_b = ctx.saved
+        x, wih, whh, a, hprev, cprev, tc, m, p, has_bi, has_bh = ctx.saved
         xp = get_array_module(g, wih)
         T = x.shape[0]
         H = whh.shape[1]
@@ -205,11 +212,10 @@ class LSTMLayer(Function):
         dx = (d2 @ wih).reshape(x.shape)
         dw_ih, dw_hh = xp.empty_like(dwi), xp.empty_like(dwh)
         dw_ih[p], dw_hh[p] = dwi, dwh           # internal gate order -> PyTorch's
-        dbias = None
-        if has_b:
-            dbias = xp.empty_like(db)
-            dbias[p] = db
-        return dx, dh, dc, dw_ih, dw_hh, dbias, dbias, None
+        dbias = xp.empty_like(db)
+        dbias[p] = db
+        return (dx, dh, dc, dw_ih, dw_hh, dbias if has_bi else None, dbias if has_bh else None,
+                None)
 
 
 class GRULayer(Function):

@@ -99,3 +99,12 @@ def test_matches_torch(kind, reverse):
     for t, n in zip(ts[-4:], ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]):
         np.testing.assert_allclose(t.grad.data, getattr(tm, n + sfx).grad.numpy(), atol=1e-10,
                                    err_msg=n)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+def test_gradcheck_single_bias(kind):
+    """Keras layers pass one bias (b_hh None): it gets the summed bias's gradient."""
+    ts = _inputs(kind)
+    ts = ts[:-1] + [None]
+    mask = np.array([[1, 1], [1, 0], [1, 0]], np.float64)
+    assert gradcheck(lambda *a: _apply(kind, a, mask, True), ts)
