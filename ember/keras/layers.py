@@ -324,3 +324,4 @@ InputLayer = Input
 from .recurrent import (GRU, LSTM, Bidirectional, Conv1D, Embedding,  # noqa: E402,F401
                         GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D, SimpleRNN,
                         TimeDistributed)
+from .text_vectorization import TextVectorization  # noqa: E402,F401
