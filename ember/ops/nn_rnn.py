@@ -17,17 +17,46 @@ its gradient rows are exactly zero, so padding never reaches states, weights or 
 The output is one array: the per-step outputs (T, B, H) followed by the final state(s) as extra
 time rows, (T+1, B, H) for RNN/GRU (h_n) and (T+2, B, H) for the LSTM (h_n, c_n); callers slice.
 """
+import functools
+
 from ..autograd.function import Function
 from ..backend import get_array_module
+from ..optim import _blas
+
+#: per-step GEMMs with fewer multiply-adds than this run on one BLAS thread: waking a second
+#: thread for a (B, H) x (H, G*H) product costs more than it saves, and on a busy machine a
+#: multi-threaded small GEMM can stall for whole scheduler ticks (30x slower measured).
+SMALL_STEP = 1 << 22
+
+
+def _steps(T, reverse):
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _one_blas_thread(fn):
+    """Run a forward/backward rule on one OpenBLAS thread (for this thread only) when the
+    per-step products are small (B * 4H * H < SMALL_STEP): decided in forward from h0 (B, H)
+    and remembered on ctx for backward."""
+    @functools.wraps(fn)
+    def run(ctx, *args, **kw):
+        if fn.__name__ == "forward":
+            h0 = args[1]
+            ctx.small = (type(h0).__module__ == "numpy" and
+                         4 * h0.shape[0] * h0.shape[1] ** 2 < SMALL_STEP)
+        local = _blas._local_threads
+        if local is None or not ctx.small:
+            return fn(ctx, *args, **kw)
+        prev = local(1)
+        try:
+            return fn(ctx, *args, **kw)
+        finally:
+            local(prev)
+    return run
 
 
 def _bool_mask(xp, mask):
     """(T, B) of 0/1 -> (T, B, 1) booleans, or None."""
     return None if mask is None else (xp.asarray(mask) != 0)[:, :, None]
-
-
-def _steps(T, reverse):
-    return range(T - 1, -1, -1) if reverse else range(T)
 
 
 def _input_projection(xp, x, w, b):
@@ -65,6 +94,7 @@ class RNNLayer(Function):
     saves_inputs = False
 
     @staticmethod
+    @_one_blas_thread
     def forward(ctx, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False,
                 relu=False):
         xp = get_array_module(x, w_ih)
@@ -95,6 +125,7 @@ class RNNLayer(Function):
         return out
 
     @staticmethod
+    @_one_blas_thread
     def backward(ctx, g):
         x, w_ih, w_hh, a, hprev, m, has_bi, has_bh = ctx.saved
         xp = get_array_module(g, w_ih)
@@ -132,6 +163,7 @@ class LSTMLayer(Function):
     saves_inputs = False
 
     @staticmethod
+    @_one_blas_thread
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
         xp = get_array_module(x, w_ih)
         T, B, _ = x.shape
@@ -177,6 +209,7 @@ class LSTMLayer(Function):
         return out
 
     @staticmethod
+    @_one_blas_thread
     def backward(ctx, g):
         x, wih, whh, a, hprev, cprev, tc, m, p, has_bi, has_bh = ctx.saved
         xp = get_array_module(g, wih)
@@ -227,6 +260,7 @@ class GRULayer(Function):
     saves_inputs = False
 
     @staticmethod
+    @_one_blas_thread
     def forward(ctx, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
         xp = get_array_module(x, w_ih)
         T, B, _ = x.shape
@@ -268,6 +302,7 @@ class GRULayer(Function):
         return out
 
     @staticmethod
+    @_one_blas_thread
     def backward(ctx, g):
         x, w_ih, w_hh, a, hprev, hhn, m, has_bi, has_bh = ctx.saved
         xp = get_array_module(g, w_ih)
