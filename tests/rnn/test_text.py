@@ -133,3 +133,34 @@ def test_imdb_refuses_code_in_the_file(tmp_path):
     with pytest.raises(UnsafePickleError, match="builtins.print"):
         load_imdb(root=tmp_path)
     assert pickle  # the module under test uses pickle only through the restricted reader
+
+
+def test_offline_corpora_say_what_to_install(tmp_path, monkeypatch):
+    from ember.data.datasets.vega import load_vega_series
+    from ember.data.text.corpora import language_id_split, load_wordlist
+    with pytest.raises(DatasetNotFoundError, match="apt install wngerman"):
+        load_wordlist("de", root=str(tmp_path))
+    with pytest.raises(DatasetNotFoundError, match="at least two word lists"):
+        language_id_split(root=str(tmp_path))
+    monkeypatch.setattr("ember.data.datasets.vega.SYSTEM_DIRS", ())
+    monkeypatch.setenv("EMBER_DATA", str(tmp_path))
+    with pytest.raises(DatasetNotFoundError, match="python3-vega-datasets"):
+        load_vega_series(root=tmp_path / "none")
+
+
+def test_word_lists_and_vega_series_read(tmp_path):
+    from ember.data.datasets.vega import load_vega_series
+    from ember.data.text.corpora import language_id_split, load_wordlist
+    (tmp_path / "american-english").write_text("Cat\ncat's\nNASA\ndog\nzebra\nox\n")
+    (tmp_path / "ngerman").write_text("Hund\nKatze\nzebra\nBaum\n")
+    assert load_wordlist("en", root=str(tmp_path)) == ["cat", "dog", "zebra"]
+    (tr, ytr), (te, yte), langs = language_id_split(["en", "de"], 1, 1, root=str(tmp_path))
+    assert langs == ["en", "de"] and "zebra" not in tr + te        # ambiguous word dropped
+    assert set(tr[:1] + te[:1]) <= {"cat", "dog"} and set(tr[1:] + te[1:]) <= {"hund", "katze",
+                                                                             "baum"}
+    (tmp_path / "vega").mkdir()
+    (tmp_path / "vega" / "s.csv").write_text("date,temp\n2010/01/01 00:00,39.4\n"
+                                             "2010/01/01 01:00,39.2\n")
+    dates, v = load_vega_series("s.csv", "temp", root=tmp_path)
+    np.testing.assert_array_equal(v, [39.4, 39.2])
+    assert dates[1] == "2010/01/01 01:00"
