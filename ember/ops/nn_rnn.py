@@ -21,8 +21,33 @@ import functools
 
 from ..autograd.function import Function
 from ..backend import get_array_module
-from ..optim import _blas
 
+
+def _find_openblas_local():
+    """NumPy's bundled OpenBLAS ``openblas_set_num_threads_local`` (a per-thread thread count
+    that returns the previous one), or None. Set ``EMBER_RNN_BLAS_PIN=0`` to never use it."""
+    import ctypes
+    import glob
+    import os
+
+    import numpy as np
+    if os.environ.get("EMBER_RNN_BLAS_PIN", "1") == "0":
+        return None
+    libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libdir, "libscipy_openblas*.so*"))):
+        try:
+            fn = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.restype, fn.argtypes = ctypes.c_int, [ctypes.c_int]
+        return fn
+    return None
+
+
+try:
+    _LOCAL_THREADS = _find_openblas_local()
+except Exception:  # never let an acceleration break the import
+    _LOCAL_THREADS = None
 #: per-step GEMMs with fewer multiply-adds than this run on one BLAS thread: waking a second
 #: thread for a (B, H) x (H, G*H) product costs more than it saves, and on a busy machine a
 #: multi-threaded small GEMM can stall for whole scheduler ticks (30x slower measured).
@@ -34,16 +59,16 @@ def _steps(T, reverse):
 
 
 def _one_blas_thread(fn):
-    """Run a forward/backward rule on one OpenBLAS thread (for this thread only) when the
-    per-step products are small (B * 4H * H < SMALL_STEP): decided in forward from h0 (B, H)
-    and remembered on ctx for backward."""
+    """Run a forward/backward rule on one OpenBLAS thread (for this thread only, restored on
+    exit) when the per-step products are small (B * 4H * H < SMALL_STEP): decided in forward
+    from h0 (B, H), so from shapes only (runs stay repeatable), and kept on ctx for backward."""
     @functools.wraps(fn)
     def run(ctx, *args, **kw):
         if fn.__name__ == "forward":
             h0 = args[1]
             ctx.small = (type(h0).__module__ == "numpy" and
                          4 * h0.shape[0] * h0.shape[1] ** 2 < SMALL_STEP)
-        local = _blas._local_threads
+        local = _LOCAL_THREADS
         if local is None or not ctx.small:
             return fn(ctx, *args, **kw)
         prev = local(1)

@@ -108,3 +108,24 @@ def test_gradcheck_single_bias(kind):
     ts = ts[:-1] + [None]
     mask = np.array([[1, 1], [1, 0], [1, 0]], np.float64)
     assert gradcheck(lambda *a: _apply(kind, a, mask, True), ts)
+
+
+def test_blas_thread_count_restored_and_runs_repeatable():
+    """Small steps run on one BLAS thread inside the primitive only: the count is restored,
+    and the same inputs give bit-identical results."""
+    threadpoolctl = pytest.importorskip("threadpoolctl",
+                                        reason="pip install threadpoolctl (test extra)")
+
+    def blas_threads():
+        return [(i["internal_api"], i["num_threads"])
+                for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    before = blas_threads()
+    runs = []
+    for _ in range(2):
+        ts = _inputs("lstm", T=5, B=4, I=3, H=8, dtype=np.float32)
+        out = _apply("lstm", ts, None, False)
+        out.sum().backward()
+        assert blas_threads() == before
+        runs.append([out.data] + [t.grad.data for t in ts])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from ember.data.datasets import DatasetNotFoundError
-from ember.optim import _blas
+from ember.ops import nn_rnn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -32,7 +32,7 @@ def _example(name):
 def _one_blas_thread():
     """Small GEMMs on one OpenBLAS thread: on a loaded 2-core machine a second BLAS thread
     makes these mid-size products 10x slower (results do not depend on it)."""
-    local = _blas._local_threads
+    local = nn_rnn._LOCAL_THREADS
     prev = local(1) if local is not None else None
     yield
     if local is not None:
