@@ -81,11 +81,14 @@ class Embedding(Layer):
 
     def forward(self, x):
         idx = x.data if isinstance(x, Tensor) else np.asarray(x)
-        if idx.dtype.kind == "f":           # Keras casts float index batches
-            idx = idx.astype(np.int64)
+        if idx.dtype.kind == "f":
+            # Keras casts float batches to integers; clipped into the table so the float
+            # probes of Sequential.build / summary() run (integer indices are checked below)
+            idx = np.clip(idx.astype(np.int64), 0, self.input_dim - 1)
         if idx.size and (idx.min() < 0 or idx.max() >= self.input_dim):
-            raise ValueError(f"Embedding: index {int(idx.max() if idx.max() >= 0 else idx.min())}"
-                             f" is out of range for input_dim={self.input_dim}")
+            bad = int(idx.max()) if idx.max() >= self.input_dim else int(idx.min())
+            raise ValueError(f"Embedding: index {bad} is out of range for "
+                             f"input_dim={self.input_dim}")
         y = F.embedding(idx, self.embeddings)
         return set_mask(y, idx != 0) if self.mask_zero else y
 

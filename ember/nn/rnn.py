@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..functions import cat, stack
 from ..ops import nn_rnn as _rnn
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import functional as F
@@ -107,7 +108,6 @@ class RNNBase(Module):
         if packed:
             grid, lens = _padded_index(input)
             data = input.data
-            from ..functions import cat
             x = cat([data, _zeros((1,) + tuple(data.shape[1:]), data)], 0)[grid]
             mask = (np.arange(x.shape[0])[:, None] < lens[None, :]).astype(np.float32)
         else:
@@ -156,11 +156,9 @@ class RNNBase(Module):
                     cn.append(s[1])
                 else:
                     hn.append(s)
-            from ..functions import cat, stack
             x = outs[0] if D == 1 else cat(outs, -1)
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        from ..functions import stack
         h_n = stack(hn, 0)
         state = (h_n, stack(cn, 0)) if self.mode == "LSTM" else h_n
         if packed:

@@ -63,7 +63,7 @@ def test_recurrent_layers_follow_keras_formulas_with_masks(kind, cls, go_backwar
     rnn = cls(5, return_sequences=True, return_state=True, go_backwards=go_backwards)
     e = emb(ember.Tensor(X_IDS))
     np.testing.assert_array_equal(get_mask(e), X_IDS != 0)
-    res = rnn(e)
+    rnn(e)                                          # builds the weights
     w = _random_weights(rnn, rng)
     res = rnn(emb(ember.Tensor(X_IDS)))
     ys, h, c = np_keras_rnn(kind, e.data.astype(np.float64), X_IDS != 0, w, go_backwards)
@@ -149,7 +149,7 @@ def test_mask_flows_through_dropout_to_the_recurrent_layer():
     drop.train()
     x = ember.Tensor(X_IDS)
     e = emb(x)
-    e.requires_grad_(True) if not e.requires_grad else None
+    assert e.requires_grad          # the dropout node records its input
     np.testing.assert_array_equal(get_mask(drop(e)), X_IDS != 0)
 
 
@@ -236,3 +236,14 @@ def test_errors_name_the_problem():
         layers.LSTM(3)(ember.Tensor(np.zeros((2, 3), np.float32)))
     with pytest.raises(ValueError, match="out of range for input_dim=5"):
         layers.Embedding(5, 2)(ember.Tensor(np.array([[7]])))
+
+
+def test_summary_and_parameter_counts_match_keras(capsys):
+    model = models.Sequential([layers.Embedding(100, 8, mask_zero=True, input_length=12),
+                               layers.Bidirectional(layers.LSTM(6)),
+                               layers.Dense(2, activation="softmax")])
+    model.summary()
+    assert "Total params: 1,546" in capsys.readouterr().out   # Keras: 800 + 2 * 360 + 26
+    gru = layers.GRU(5)
+    gru(ember.Tensor(np.zeros((1, 3, 4), np.float32)))
+    assert gru.count_params() == 3 * 5 * (4 + 5) + 2 * 3 * 5       # reset_after: two biases
