@@ -20,6 +20,8 @@ from ..functions import cat, where
 from ..nn import functional as F
 from ..nn import init
 from ..nn.conv1d import conv1d, max_pool1d
+from .. import random as _random
+from ..ops import nn_layers as _layers_ops
 from ..ops import nn_rnn as _rnn
 from ..tensor import Tensor
 from ..nn.parameter import Parameter
@@ -180,7 +182,11 @@ class _Recurrent(Layer):
                                  f"{self.n_states} tensor(s) of shape {(B, self.units)}, got "
                                  f"{[tuple(s.shape) for s in states]}")
         if self.dropout and self.training:
-            x = F.dropout(x, self.dropout, True)
+            # Keras drops the same input features at every time step of a sequence
+            keep = _random.get_generator().random((B, 1, x.shape[2]), dtype=np.float32) >= \
+                self.dropout
+            mask_in = keep.astype(x.dtype) * np.asarray(1 / (1 - self.dropout), x.dtype)
+            x = _layers_ops.Dropout.apply(x, mask=mask_in)
         m = None if mask is None else np.asarray(mask, np.float32).T
         ys, finals = self._primitive(x.permute(1, 0, 2), states, self._torch_weights(), m)
         if self.return_sequences:

@@ -247,3 +247,16 @@ def test_summary_and_parameter_counts_match_keras(capsys):
     gru = layers.GRU(5)
     gru(ember.Tensor(np.zeros((1, 3, 4), np.float32)))
     assert gru.count_params() == 3 * 5 * (4 + 5) + 2 * 3 * 5       # reset_after: two biases
+
+
+def test_input_dropout_uses_one_mask_for_all_time_steps():
+    ember.manual_seed(0)
+    lstm = layers.LSTM(3, dropout=0.5, return_sequences=True)
+    x = ember.Tensor(np.ones((4, 6, 5), np.float32), requires_grad=True)
+    lstm.train()
+    lstm(x).sum().backward()
+    g = x.grad.data
+    dropped = g == 0
+    assert dropped.any() and not dropped.all()
+    # a feature dropped at one step of a sequence is dropped at all of them
+    np.testing.assert_array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
