@@ -28,6 +28,10 @@ BENCHES = {
     "doctor": ("Training doctor overhead", "bench_doctor.py", ["--repeats", "7"],
                "Issue 6 goals: unmeasurable when off; under 10% of an MLP epoch at the default "
                "sampling (every 10 steps)."),
+    "rnn": ("Recurrent layers: LSTM layer and char-LM training", "bench_rnn.py",
+            ["--repeats", "7", "--lm-steps", "10"],
+            "Issue 14 goals: LSTM layer forward + backward at most 1.5x PyTorch's time; char-LM "
+            "training steps/s recorded side by side."),
 }
 
 

@@ -58,4 +58,14 @@ if [ ! -f "$fmnist" ] && [ -z "${EMBER_DATA:-}" ] && command -v apt-get >/dev/nu
   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) || \
     echo "[setup] warning: could not install dataset-fashion-mnist; data tests will skip" >&2
 fi
+# Offline sequence data (word lists, the King James Bible, vega-datasets' time series) for the
+# sequence tasks' tests and examples; their tests skip, saying what to install, without them.
+seq_pkgs="wamerican wngerman wfrench witalian wspanish wdutch bible-kjv bible-kjv-text python3-vega-datasets"
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && \
+   { [ ! -f /usr/share/dict/ngerman ] || [ ! -f /usr/lib/bible.data ] || \
+     [ ! -d /usr/lib/python3/dist-packages/vega_datasets ]; }; then
+  echo "[setup] installing offline sequence data (Debian packages: $seq_pkgs)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $seq_pkgs \
+     >/dev/null) || echo "[setup] warning: could not install $seq_pkgs; sequence-task tests will skip" >&2
+fi
 echo "[setup] ready"

@@ -220,6 +220,9 @@ class Doctor:
             if c and c > 1:
                 found.append(checks.initial_loss_finding(loss, c))
         found += checks.gradient_findings(pstats)
+        if y is not None:  # recurrent layers: gradients through time
+            from .through_time import through_time_findings
+            found += through_time_findings(self.model, x, y, loss_fn)
         name = getattr(self.model, "loss_name", None)
         if name in ("sparse_categorical_crossentropy", "categorical_crossentropy") and \
                 out.ndim >= 2:

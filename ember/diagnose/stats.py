@@ -140,7 +140,11 @@ class ActivationMonitor:
         def hook(module, inputs, output):
             if not self.sampling:
                 return None
+            if isinstance(output, tuple) and output:  # RNN/LSTM/GRU: (output, state)
+                output = output[0]
             data = getattr(output, "data", None)
+            if isinstance(data, tuple) and data:      # a PackedSequence's .data is a Tensor
+                data = getattr(data[0], "data", None)
             if not isinstance(data, np.ndarray):
                 return None
             rec = hist[label]

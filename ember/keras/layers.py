@@ -322,3 +322,9 @@ class Input:
 
 
 InputLayer = Input
+
+# sequence layers live in their own module (it imports Layer from here, hence at the end)
+from .recurrent import (GRU, LSTM, Bidirectional, Conv1D, Embedding,  # noqa: E402,F401
+                        GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D, SimpleRNN,
+                        TimeDistributed)
+from .text_vectorization import TextVectorization  # noqa: E402,F401

@@ -10,3 +10,5 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
                    MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .module import Identity, Module, ModuleDict, ModuleList, RemovableHandle, Sequential
 from .parameter import Parameter
+from .conv1d import AdaptiveAvgPool1d, Conv1d, MaxPool1d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, RNNBase

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
 
 
 def _params(parameters):
