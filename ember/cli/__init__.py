@@ -50,6 +50,8 @@ def main(argv=None):
     p.add_argument("--quiet", action="store_true", help="no progress output")
     from ..diagnose.cli import add_doctor_parser, main_from_args
     add_doctor_parser(sub)
+    from ..tune.cli import add_search_parser
+    add_search_parser(sub)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -73,6 +75,9 @@ def main(argv=None):
         return 0
     if args.command == "doctor":
         return main_from_args(args)
+    if args.command == "search":
+        from ..tune.cli import main_from_args as search_main
+        return search_main(args)
     return 2
 
 
