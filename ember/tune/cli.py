@@ -56,7 +56,11 @@ def main_from_args(args) -> int:
             print(f"ember search: --workers must be >= 1, got {args.workers}", file=sys.stderr)
             return 2
         sc.workers = args.workers
-    from . import results, search
+    try:
+        from . import results, search
+    except ImportError as e:  # Optuna missing: say what to install, no traceback
+        print(f"ember search: {e}", file=sys.stderr)
+        return 2
     url = search.storage_url(sc, args.storage)
     try:
         if args.rerun is not None:
