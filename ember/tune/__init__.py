@@ -21,9 +21,20 @@
 ``ember search SEARCH.toml`` does the same over an ``ember train`` config, with worker
 processes and a shared storage for many machines (see ``ember search --help``).
 """
-from .space import Choice, Dimension, IntRange, LogUniform, Uniform, choice, intrange, loguniform, uniform
-from .pruners import ExplodingLossPruner
-from .study import best_trials, make_storage, refine, run, stage_space
+from .space import (Choice, Dimension, IntRange, LogUniform, Uniform, choice, intrange,
+                    loguniform, uniform)
+
+# Optuna is loaded on first use, so `ember --help` and `ember search`'s own checks work without it
+_LAZY = {"ExplodingLossPruner": "pruners", "best_trials": "study", "make_storage": "study",
+         "refine": "study", "run": "study", "stage_space": "study"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'ember.tune' has no attribute {name!r}")
+
 
 __all__ = ["run", "refine", "best_trials", "stage_space", "make_storage", "loguniform", "uniform",
            "choice", "intrange", "ExplodingLossPruner", "Dimension", "LogUniform", "Uniform",

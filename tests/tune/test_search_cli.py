@@ -88,3 +88,10 @@ def test_two_workers_share_one_study_and_leave_results(tmp_path):
     acc = EventAccumulator(str(trial_dir / "tensorboard" / "train"))
     acc.Reload()
     assert "_hparams_/session_start_info" in acc.PluginTagToContent("hparams")
+
+
+def test_the_example_search_file_is_valid():
+    from ember.tune.search_config import load_search
+    sc = load_search(os.path.join(ROOT, "examples", "search_mlp.toml"))
+    assert [s.name for s in sc.stages] == ["coarse", "fine"]
+    assert sc.stages[1].refine_top_k == 3 and sc.metric == "val_accuracy"
