@@ -5,7 +5,9 @@ Layout of ``log_dir`` (as Keras): ``train/`` holds the training scalars (``epoch
 ``epoch_accuracy``, ``epoch_learning_rate``, and ``batch_*`` when ``update_freq`` asks for
 batches), histograms and images; ``validation/`` holds the ``val_*`` metrics under the same tags,
 so TensorBoard draws training and validation on one chart. Other numbers a callback adds to the
-logs (``test_accuracy`` from ``ember train``) go to ``train/`` under their own name.
+logs (``test_accuracy`` from ``ember train``) go to ``train/`` under their own name. With
+``hparams``, ``log_dir`` itself holds the HParams session and the final metrics
+(``hparams/val_accuracy``, ...).
 
 The model graph: ``write_graph=True`` writes it when the model's graph can be traced
 (``SummaryWriter.add_graph``, from ember's static-graph support); on a build without it the
@@ -108,9 +110,13 @@ class TensorBoard(Callback):
     def on_train_end(self, logs=None):
         try:
             if self.hparams and self._train is not None:
-                metrics = {k: float(v) for k, v in self._last_logs.items()
+                # the session goes in log_dir itself, its final metrics under hparams/ (not
+                # the epoch_* tags: that would add a stray point to the training curves)
+                from ..io.tensorboard import SummaryWriter
+                metrics = {"hparams/" + k: float(v) for k, v in self._last_logs.items()
                            if _is_number(v) and math.isfinite(float(v))}
-                self._train.add_hparams(self.hparams, metrics)
+                with SummaryWriter(self.log_dir) as w:
+                    w.add_hparams(self.hparams, metrics)
         finally:
             self._close()
 

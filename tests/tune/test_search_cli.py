@@ -85,7 +85,7 @@ def test_two_workers_share_one_study_and_leave_results(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     trial_dir = tmp_path / "out" / "trials" / f"{int(rows[0]['trial']):04d}"
     assert (trial_dir / "config.toml").is_file()
-    acc = EventAccumulator(str(trial_dir / "tensorboard" / "train"))
+    acc = EventAccumulator(str(trial_dir / "tensorboard"))
     acc.Reload()
     assert "_hparams_/session_start_info" in acc.PluginTagToContent("hparams")
 

@@ -55,8 +55,10 @@ def test_histograms_images_batches_and_hparams(tmp_path):
     assert last.num == w.data.size and last.sum == pytest.approx(float(w.data.sum()), rel=1e-5)
     assert names[0] + "/image" in tags["images"]
     assert len(train.Scalars("batch_loss")) == 3 * 3  # 72 training samples / 32 -> 3 batches
-    plugins = train.PluginTagToContent("hparams")
-    assert "_hparams_/session_start_info" in plugins
+    session = _read(tmp_path / "logs")
+    assert "_hparams_/session_start_info" in session.PluginTagToContent("hparams")
+    assert "hparams/val_accuracy" in session.Tags()["scalars"]
+    assert "accuracy" not in train.Tags()["scalars"]  # no stray copies next to the curves
 
 
 def test_bad_arguments():
