@@ -22,7 +22,7 @@ pip_install() {  # quiet unless it fails (pip's index notes would bury the usefu
   fi
 }
 
-if ! "$VPY" -c "import ember, numpy, pytest, matplotlib" 2>/dev/null; then
+if ! "$VPY" -c "import ember, numpy, pytest, matplotlib, threadpoolctl" 2>/dev/null; then
   echo "[setup] installing ember and test tools"
   pip_install -e ".[test]"
 fi

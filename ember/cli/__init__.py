@@ -24,14 +24,16 @@ TRAIN_HELP = """Train from a TOML config with three sections:
 [[model.layers]]   one table per layer, in order: type = an ember.nn layer name (Linear,
           Conv2d, ReLU, MaxPool2d, Flatten, Dropout, BatchNorm2d, ...), its constructor
           arguments by name, and optional lr_mult / decay_mult (Caffe's per-layer multipliers
-          of base_lr and weight_decay).
+          of base_lr and weight_decay; a list gives one per parameter, e.g. weight and bias
+          lr_mult = [1, 2] as Caffe's LeNet).
 [solver]  optimizer = sgd | rmsprop | adam | adamw | adagrad | adadelta | nadam; base_lr;
           lr_policy = fixed | step | multistep | exp | inv | cosine (per iteration, as Caffe:
           step: base_lr * gamma^floor(t/stepsize); exp: base_lr * gamma^t;
           inv: base_lr * (1 + gamma t)^-power; multistep: gamma^(#stepvalues passed);
           cosine: base_lr * (1 + cos(pi t / T)) / 2); gamma, stepsize, stepvalues, power,
           momentum, nesterov, weight_decay, batch_size, max_epochs, test_interval (epochs),
-          snapshot (every N epochs), snapshot_prefix, resume (a snapshot file), seed,
+          snapshot (every N epochs), snapshot_prefix (inside the run folder; sub-folders
+          are created), resume (a snapshot file), seed,
           device = cpu, run_dir (default runs/).
 
 Every key and value is checked before training starts; a mistake is reported with its line
@@ -69,6 +71,10 @@ def main(argv=None):
             return 2
         except (OSError, ValueError, RuntimeError) as e:  # data missing, bad checkpoint, ...
             print(f"ember train: {e}", file=sys.stderr)
+            return 1
+        except MemoryError:
+            print("ember train: out of memory building or training the model; use smaller "
+                  "layers or a smaller batch_size", file=sys.stderr)
             return 1
         if args.quiet:
             print(f"final test accuracy: {report['test_accuracy']:.4f}")

@@ -13,6 +13,7 @@ Example::
     in_features = 784
     out_features = 512
     lr_mult = 1.0                    # this layer's learning rate = base_lr * lr_mult
+                                     # (or one per parameter, Caffe's weight/bias: [1.0, 2.0])
 
     [[model.layers]]
     type = "ReLU"
@@ -25,6 +26,7 @@ Example::
     max_epochs = 5
 """
 import inspect
+import math
 import os
 import re
 
@@ -170,7 +172,8 @@ def _check_numbers(path, lines, cfg):
          "a number in [0, 1)"),
     ]
     for section, key, value, ok, what in rules:
-        good = isinstance(value, (int, float)) and not isinstance(value, bool)
+        good = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            math.isfinite(value)
         if not good or not ok(value):
             raise _err(path, lines, section, key, f"got {value!r}; expected {what}")
     if s["lr_policy"] == "multistep" and not s["stepvalues"]:
@@ -201,6 +204,22 @@ def _check_numbers(path, lines, cfg):
     for key in ("snapshot_prefix", "run_dir"):
         if not isinstance(s[key], str) or not s[key]:
             raise _err(path, lines, "solver", key, f"got {s[key]!r}; expected a non-empty string")
+    _check_inside_run_folder(path, lines, "snapshot_prefix", s["snapshot_prefix"])
+
+
+def _check_inside_run_folder(path, lines, key, value):
+    """Output paths are relative to the run folder and stay inside it: no absolute path, no
+    ``..``, and a file name at the end (``snapshots/lenet`` writes snapshots/lenet_e1...)."""
+    parts = re.split(r"[\\/]", value)
+    if os.path.isabs(value) or value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+        raise _err(path, lines, "solver", key, f"{value!r} is an absolute path; output paths are "
+                                               "relative to the run folder and stay inside it")
+    if ".." in parts:
+        raise _err(path, lines, "solver", key, f"{value!r} leaves the run folder ('..'); output "
+                                               "paths stay inside it")
+    if not parts[-1] or parts[-1] == ".":
+        raise _err(path, lines, "solver", key, f"{value!r} ends with a folder; give a file name "
+                                               "prefix, e.g. 'snapshots/lenet'")
 
 
 def _layer_classes():
@@ -213,6 +232,47 @@ def _layer_classes():
                                                             "ModuleDict"):
             names[name] = obj
     return names
+
+
+def _ints(v, n):
+    return list(v) if isinstance(v, list) else [v] * n
+
+
+def param_count(t, kw):
+    """Parameters a layer will allocate, from its arguments (no allocation), or None when
+    unknown (then it is small: activations, pooling, normalization of known width)."""
+    if t in ("Linear", "Maxout"):
+        k = kw.get("pieces", 1) if t == "Maxout" else 1
+        return k * (kw["in_features"] * kw["out_features"] +
+                    (kw["out_features"] if kw.get("bias", True) else 0))
+    if t == "Conv2d":
+        ks = _ints(kw["kernel_size"], 2)
+        per = kw["in_channels"] // max(kw.get("groups", 1), 1) * math.prod(ks)
+        return kw["out_channels"] * per + (kw["out_channels"] if kw.get("bias", True) else 0)
+    if t == "Embedding":
+        return kw["num_embeddings"] * kw["embedding_dim"]
+    if t in ("BatchNorm1d", "BatchNorm2d"):
+        return 4 * kw["num_features"]
+    if t == "LayerNorm":
+        return 2 * math.prod(_ints(kw["normalized_shape"], 1))
+    if t == "PReLU":
+        return kw.get("num_parameters", 1)
+    return None
+
+
+def available_memory():
+    """Bytes of memory available now (Linux MemAvailable; else physical memory), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _check_layer(path, lines, i, spec):
@@ -255,18 +315,52 @@ def _check_layer(path, lines, i, spec):
                 bad = "expected a positive integer"
         elif key == "p" and not (isinstance(value, (int, float)) and 0 <= value <= 1):
             bad = "expected a probability in [0, 1]"
+        elif isinstance(value, float) and not math.isfinite(value):
+            bad = "expected a finite number"
+        elif key == "eps" and not (isinstance(value, (int, float)) and value > 0):
+            bad = "expected a number > 0 (it keeps a division away from zero)"
+        elif key == "momentum" and not (isinstance(value, (int, float)) and 0 <= value <= 1):
+            bad = "expected a number in [0, 1]"
         if bad:
             raise _err(path, lines, "model.layers", key, f"layer {i} ({t}): got {value!r}; {bad}",
                        index=i)
+    if t == "Embedding":
+        raise _err(path, lines, "model.layers", "type",
+                   f"layer {i} (Embedding) looks up integer indices, but the data and every "
+                   "layer's output here are float arrays (images scaled to [0, 1]); use Linear "
+                   "for float inputs", index=i)
+    mults = {}
     for meta in ("lr_mult", "decay_mult"):
         v = spec.get(meta, 1.0)
-        if not isinstance(v, (int, float)) or v < 0:
+        vals = v if isinstance(v, list) else [v]
+        if not vals or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and
+                               math.isfinite(x) and x >= 0 for x in vals):
             raise _err(path, lines, "model.layers", meta,
-                       f"layer {i}: got {v!r}; expected a number >= 0", index=i)
+                       f"layer {i}: got {v!r}; expected a number >= 0, or a list of them, one "
+                       "per parameter (Caffe's weight and bias: [1.0, 2.0])", index=i)
+        mults[meta] = [float(x) for x in vals] if isinstance(v, list) else float(v)
     try:
-        cls(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise _err(path, lines, "model.layers", "type", f"layer {i} ({t}): {e}", index=i) \
-            from None
-    return {"type": t, "kwargs": kwargs, "lr_mult": float(spec.get("lr_mult", 1.0)),
-            "decay_mult": float(spec.get("decay_mult", 1.0))}
+        n = param_count(t, kwargs)
+    except (KeyError, TypeError):
+        n = None
+    if n is not None:
+        need, avail = 4 * n, available_memory()  # float32 parameters
+        if avail is not None and need > avail:
+            raise _err(path, lines, "model.layers", "type",
+                       f"layer {i} ({t}) would hold {n:,} parameters = {need:,} bytes (float32), "
+                       f"more than the {avail:,} bytes of memory available (and training needs "
+                       "about 4x that for gradients and optimizer state)", index=i)
+    try:
+        layer = cls(**kwargs)
+    except Exception as e:  # any failure to build is a config problem, reported at its line
+        raise _err(path, lines, "model.layers", "type",
+                   f"layer {i} ({t}): {type(e).__name__}: {e}", index=i) from None
+    n_params = len(list(layer.parameters()))
+    for meta, v in mults.items():
+        if isinstance(v, list) and len(v) != n_params:
+            raise _err(path, lines, "model.layers", meta,
+                       f"layer {i} ({t}): {len(v)} values for {n_params} parameter(s) "
+                       f"({', '.join(nm for nm, _ in layer.named_parameters()) or 'none'}); "
+                       "give one per parameter, in that order, or a single number", index=i)
+    return {"type": t, "kwargs": kwargs, "lr_mult": mults["lr_mult"],
+            "decay_mult": mults["decay_mult"]}

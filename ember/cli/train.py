@@ -29,10 +29,21 @@ def build_model(cfg):
 
 
 def param_groups(model, mults, solver):
-    """Caffe's per-layer multipliers as optimizer parameter groups."""
+    """Caffe's multipliers as optimizer parameter groups: one group per layer for a single
+    number, one per parameter for a list (Caffe's weight and bias ``param`` blocks, e.g.
+    lr_mult = [1, 2])."""
     groups = []
     for layer, (lr_mult, decay_mult) in zip(model, mults):
-        params = [p for p in layer.parameters() if p.requires_grad]
+        params = list(layer.parameters())
+        if isinstance(lr_mult, list) or isinstance(decay_mult, list):
+            lrs = lr_mult if isinstance(lr_mult, list) else [lr_mult] * len(params)
+            decays = decay_mult if isinstance(decay_mult, list) else [decay_mult] * len(params)
+            for p, lm, dm in zip(params, lrs, decays):
+                if p.requires_grad:
+                    groups.append({"params": [p], "lr": solver["base_lr"] * lm,
+                                   "weight_decay": solver["weight_decay"] * dm})
+            continue
+        params = [p for p in params if p.requires_grad]
         if params:
             groups.append({"params": params, "lr": solver["base_lr"] * lr_mult,
                            "weight_decay": solver["weight_decay"] * decay_mult})
@@ -154,13 +165,16 @@ def run(config_path, verbose=1, overrides=None):
             print(f"resumed from {solver['resume']} at epoch {initial_epoch}")
     run_dir = _new_run_dir(solver["run_dir"], os.path.splitext(os.path.basename(config_path))[0])
     shutil.copyfile(config_path, os.path.join(run_dir, "config.toml"))
+    # snapshot_prefix may name sub-folders of the run folder (checked to stay inside it): made
+    # now, so a snapshot never fails after an epoch of training
+    prefix_dir = os.path.dirname(os.path.join(run_dir, solver["snapshot_prefix"]))
+    os.makedirs(prefix_dir, exist_ok=True)
 
     steps_per_epoch = math.ceil(len(xtr) * (1 - cfg["data"]["validation_split"]) /
                                 solver["batch_size"])
     factor = lr_factor(solver, steps_per_epoch * solver["max_epochs"])
     # per-group base rates from the config: after a resume the optimizer's lr is already decayed
-    base = [solver["base_lr"] * m for (m, _), layer in zip(mults, net)
-            if any(p.requires_grad for p in layer.parameters())]
+    base = [g["lr"] for g in param_groups(net, mults, solver)]
     counter = {"t": initial_epoch * steps_per_epoch}
 
     def set_lr(batch, logs):

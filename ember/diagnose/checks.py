@@ -22,8 +22,8 @@ GRAD_VANISH, GRAD_EXPLODE = 1e-3, 1e3  # input-side / output-side gradient norm
 
 def _init_advice(kind):
     if kind in ("Tanh", "Sigmoid", "Hardtanh", "Softsign", "Hardsigmoid"):
-        return ("use Xavier initialization (nn.init.xavier_normal_(layer.weight), std = "
-                "1/sqrt(fan_in)), or add BatchNorm before the activations")
+        return ("use Xavier initialization (nn.init.xavier_normal_(layer.weight): std = "
+                "sqrt(2 / (fan_in + fan_out))), or add BatchNorm before the activations")
     return ("use He initialization (nn.init.kaiming_normal_(layer.weight, nonlinearity='relu'), "
             "std = sqrt(2/fan_in)), or add BatchNorm before the activations")
 
@@ -91,8 +91,10 @@ def activation_findings(stats, when="at initialization", check="activations"):
                 f"activation std shrinks from {fmt(first.std)} at layer 1 [{first.layer}] to "
                 f"{fmt(last.std)} at layer {n} [{last.layer}] {when}, a factor "
                 f"{fmt(ratio ** (1 / (n - 1)))} per layer: deeper layers see ever smaller inputs"
-                + (" (each ReLU halves the variance when weights have std 1/sqrt(fan_in), i.e. "
-                   "Xavier)" if kind in RELU_LIKE else ""),
+                + (" (each ReLU halves the variance when weights have std 1/sqrt(fan_in) -- "
+                   "LeCun's init, which Xavier's sqrt(2 / (fan_in + fan_out)) equals for square "
+                   "layers -- so the signal shrinks by sqrt(2) per layer)"
+                   if kind in RELU_LIKE else ""),
                 layer=last.layer, suggestion=_init_advice(kind),
                 figures={"std": stds, "ratio": ratio}))
             problems = True

@@ -239,11 +239,12 @@ class Doctor:
 
     def overfit_tiny(self, x, y, n=20, steps=200, lr=1e-3):
         """Can the model overfit ``n`` examples (100% accuracy, ~0 loss)? Weights untouched.
-        Returns the finding."""
+        Returns the findings (a list, as the other checks; the loss curve is kept in
+        ``doctor.overfit_result``)."""
         f, res = checks.overfit_tiny(self.model, x, y, self._loss_fn(), n=n, steps=steps, lr=lr)
         self.overfit_result = res
         self._add([f], echo=False)
-        return f
+        return [f]
 
     def lr_find(self, x, y, **kwargs):
         """Learning-rate range test (see :func:`ember.diagnose.lr_find`); uses the doctor's
@@ -408,6 +409,11 @@ class Doctor:
         if self.losses:
             run += self._loss_findings() + self._ratio_findings() + self._grad_findings()
             run += self._activation_findings()
+        elif self.monitor.latest():
+            # watched forward passes without training steps (``with doctor.watch(): model(x)``):
+            # report the activations measured
+            run += checks.activation_findings(self.monitor.latest(),
+                                              when="in the watched forward pass")
         if self.epochs:
             run += self._epoch_findings()
         seen = {(f.check, f.layer) for f in self.findings if f.severity != "ok"}

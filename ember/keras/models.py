@@ -64,5 +64,41 @@ class Sequential(_Sequential):
                          f"{[getattr(l, 'name', None) for l in self.layers]}")
 
     def get_weights(self):
-        return [w for layer in self.layers if hasattr(layer, "get_weights")
-                for w in layer.get_weights()]
+        """Every layer's weights as NumPy arrays (copies), in layer order and Keras's
+        layouts, as ``keras.Model.get_weights``."""
+        out = []
+        for layer in self.layers:
+            if hasattr(layer, "get_weights"):
+                out += layer.get_weights()
+            else:  # a plain ember.nn module in the stack
+                out += [p.data.copy() for p in layer.parameters()]
+        return out
+
+    def set_weights(self, weights):
+        """Set every layer's weights from a list as :meth:`get_weights` returns. The whole list
+        is checked (count and shapes) before any weight changes."""
+        weights = list(weights)
+        plan, i = [], 0
+        for layer in self.layers:
+            k = len(list(layer.parameters()))
+            plan.append((layer, weights[i:i + k]))
+            i += k
+        if i != len(weights):
+            raise ValueError(f"set_weights: got {len(weights)} arrays, the model has {i} weights "
+                             f"(as get_weights returns)")
+        for layer, ws in plan:  # validate all first: a bad array leaves the model unchanged
+            for (n, p), w in zip(layer.named_parameters(), ws):
+                a = layer._from_keras(n, np.asarray(w)) if hasattr(layer, "_from_keras") \
+                    else np.asarray(w)
+                if a.shape != p.data.shape:
+                    want = layer._to_keras(n, p.data).shape if hasattr(layer, "_to_keras") \
+                        else p.data.shape
+                    raise ValueError(f"set_weights: layer {getattr(layer, 'name', '?')!r} "
+                                     f"weight {n!r} needs shape {want}, got {np.shape(w)}")
+        for layer, ws in plan:
+            if hasattr(layer, "set_weights"):
+                layer.set_weights(ws)
+            else:
+                with no_grad():
+                    for p, w in zip(layer.parameters(), ws):
+                        p.copy_(np.asarray(w, p.data.dtype))

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._blas import axpby, axpy
+from ._fused import axpby, axpy
 from .optimizer import Optimizer, check_betas, check_nonneg
 
 __all__ = ["Adam", "AdamW", "NAdam"]
@@ -81,9 +81,8 @@ class Adam(Optimizer):
                     vmax = st.get("max_exp_avg_sq")
                     if vmax is None:
                         vmax = st["max_exp_avg_sq"] = np.zeros_like(pa)
-                self._split_run(lambda *arrs, t=t: update(*arrs, t), pa, g, st["exp_avg"],
-                                st["exp_avg_sq"], vmax, self._scratch(pa, 0),
-                                self._scratch(pa, 1))
+                update(pa, g, st["exp_avg"], st["exp_avg_sq"], vmax, self._scratch(pa, 0),
+                       self._scratch(pa, 1), t)
                 p._vb[0] += 1
         return loss
 

@@ -7,15 +7,13 @@ parameter whose ``.grad`` is not None, in place on ``param.data``.
 
 Speed: state buffers are NumPy arrays allocated once (on a parameter's first step); the few
 temporaries an update needs come from a per-optimizer scratch pool that is reused every step, and
-every update is written with ``out=`` ufuncs, so a step allocates no arrays. Multiply-adds on
-large arrays go through BLAS ``axpy``/``axpby`` (one pass instead of two or three; see
-``_blas.py``). Parameters are updated one by one (not flattened into one buffer): users and
-``load_state_dict`` may replace ``p.data``, and with a handful of large tensors the per-tensor
-Python overhead is a few percent of a step.
+every update is written with ``out=`` ufuncs, so a step allocates no arrays. An update runs on
+the calling thread with plain ufuncs and touches no process-wide state (no BLAS calls, no
+thread counts), so a step is bit-for-bit repeatable. Parameters are updated one by one (not
+flattened into one buffer): users and ``load_state_dict`` may replace ``p.data``, and with a
+handful of large tensors the per-tensor Python overhead is a few percent of a step.
 """
 import math
-
-import os
 
 import numpy as np
 
@@ -191,22 +189,6 @@ class Optimizer:
             buf = self._pool[key] = np.empty(max(n, 1), arr.dtype)
         return buf[:n].reshape(arr.shape)
 
-    @staticmethod
-    def _split_run(fn, *arrays):
-        """Run the elementwise update ``fn(*arrays)``; on large contiguous arrays, as two halves
-        on two threads (NumPy and the BLAS calls release the GIL), so both cores work, as
-        PyTorch's kernels do. ``None`` entries are passed through."""
-        a0 = arrays[0]
-        if (_POOL_CORES < 2 or a0.size < _SPLIT_MIN or
-                not all(x is None or x.flags.c_contiguous for x in arrays)):
-            fn(*arrays)
-            return
-        flat = [None if x is None else x.reshape(-1) for x in arrays]
-        h = a0.size // 2
-        first = _pool().submit(fn, *[None if x is None else x[:h] for x in flat])
-        fn(*[None if x is None else x[h:] for x in flat])
-        first.result()
-
     def _decayed_grad(self, p, g, lr, weight_decay, decoupled, maximize, out):
         """Apply weight decay and return the gradient the update uses. Decoupled (AdamW,
         Loshchilov & Hutter): ``p *= 1 - lr * wd`` in place, gradient unchanged; otherwise
@@ -325,19 +307,6 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError
-
-
-_SPLIT_MIN = 1 << 17  # below this a thread hand-off costs more than it saves
-_POOL_CORES = os.cpu_count() or 1
-_POOL = None
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ember-optim")
-    return _POOL
 
 
 def _copy_tree(v):

@@ -1,7 +1,7 @@
 """RMSprop, Adagrad and Adadelta, as ``torch.optim.RMSprop`` / ``Adagrad`` / ``Adadelta``."""
 import numpy as np
 
-from ._blas import axpby, axpy
+from ._fused import axpby, axpy
 from .optimizer import Optimizer, check_nonneg, check_unit
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta"]
@@ -72,8 +72,8 @@ class RMSprop(Optimizer):
                 st["step"] += 1
                 ga = st.setdefault("grad_avg", np.zeros_like(pa)) if centered else None
                 buf = st.setdefault("momentum_buffer", np.zeros_like(pa)) if mom > 0 else None
-                self._split_run(update, pa, g, st["square_avg"], ga, buf,
-                                self._scratch(pa, 0), self._scratch(pa, 1))
+                update(pa, g, st["square_avg"], ga, buf, self._scratch(pa, 0),
+                       self._scratch(pa, 1))
                 p._vb[0] += 1
         return loss
 

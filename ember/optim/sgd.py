@@ -1,7 +1,7 @@
 """Stochastic gradient descent with (Nesterov) momentum, as ``torch.optim.SGD``."""
 import numpy as np
 
-from ._blas import axpby, axpy
+from ._fused import axpby, axpy
 from .optimizer import Optimizer, check_nonneg, required
 
 __all__ = ["SGD"]

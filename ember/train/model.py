@@ -6,6 +6,7 @@ runs the same engine as a hand-written loop: DataLoader batches, forward, loss, 
 optimizer step; only the bookkeeping (progress, metrics, callbacks, validation) is added.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from ..io import load as _load
 from ..io import save as _save
 from ..nn.module import Module, Sequential as _NNSequential
 from ..tensor import Tensor
+from . import inputs as _inputs
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
@@ -55,7 +57,8 @@ class Model(Module):
             self.module = module
         self.__dict__.update(optimizer=None, loss_fn=None, loss_name=None, metric_objs=[],
                              stop_training=False, batch_size=32, history=None, _epoch=0,
-                             _opt_spec=None, input_shape=None, _n_outputs=None)
+                             _opt_spec=None, input_shape=None, _n_outputs=None,
+                             _out_shape=None, _loss_obj=None)
 
     def forward(self, *args, **kwargs):
         if "module" not in self._modules:
@@ -73,9 +76,11 @@ class Model(Module):
         from ..optim import Optimizer
         # resolve everything first, so a mistake leaves the model as it was
         loss_name, loss_fn = _losses.get(loss)
+        loss_obj = loss() if isinstance(loss, type) else loss
         metric_objs = [_metrics.get(m) for m in (metrics or [])]
         spec = None if isinstance(optimizer, Optimizer) else _optimizers.get(optimizer)
         self.loss_name, self.loss_fn, self.metric_objs = loss_name, loss_fn, metric_objs
+        self.__dict__["_loss_obj"] = loss_obj
         self.optimizer = optimizer if spec is None else None
         self._opt_spec = spec
         return self
@@ -92,11 +97,13 @@ class Model(Module):
 
     # ---- data --------------------------------------------------------------------------
     def _make_data(self, x, y, what):
-        """(dataset or loader, n) from arrays/Tensors/Dataset/DataLoader, with input checks."""
+        """(dataset or loader, n, scanned) from arrays/Tensors/Dataset/DataLoader. Arrays are
+        scanned whole here (``scanned=True``: NaN/Inf now, labels once the output width is
+        known); datasets and loaders are checked batch by batch instead."""
         if isinstance(x, DataLoader):
-            return x, len(x.dataset)
+            return x, len(x.dataset), False
         if isinstance(x, Dataset) and y is None:
-            return x, len(x)
+            return x, len(x), False
         if y is None:
             raise ValueError(f"{what}: targets y are required with array inputs")
         xa, ya = _array(x, f"{what} x"), _array(y, f"{what} y")
@@ -105,62 +112,79 @@ class Model(Module):
                              "have the same length")
         if len(xa) == 0:
             raise ValueError(f"{what}: no samples")
-        if xa.dtype.kind == "f" and not np.isfinite(xa).all():
-            bad = int((~np.isfinite(xa)).sum())
-            raise ValueError(f"{what}: x contains {bad} NaN or infinite values; clean or impute "
-                             "them before training")
-        if ya.dtype.kind == "f" and not np.isfinite(ya).all():
-            bad = int((~np.isfinite(ya)).sum())
-            raise ValueError(f"{what}: y contains {bad} NaN or infinite values")
+        _inputs.check_finite(xa, f"{what}: x")
+        _inputs.check_finite(ya, f"{what}: y")
         if xa.dtype == np.float64:
             xa = xa.astype(np.float32)
-        return TensorDataset(xa, ya), len(xa)
-
-    def _check_targets(self, out, yb):
-        """Catch label/shape mistakes on the first batch, before any update."""
-        name = self.loss_name
-        y = yb.data if isinstance(yb, Tensor) else np.asarray(yb)
-        if name in _losses.SPARSE:
-            if y.dtype.kind not in "iu":
-                raise ValueError(f"loss {name!r} needs integer class labels, got dtype {y.dtype} "
-                                 f"(one-hot targets go with 'categorical_crossentropy')")
-            c = out.shape[-1]
-            lo, hi = int(y.min()), int(y.max())
-            if lo < 0 or hi >= c:
-                raise ValueError(f"loss {name!r}: labels range over [{lo}, {hi}] but the model "
-                                 f"outputs {c} classes (valid labels are 0..{c - 1})")
-        if name in _losses.ONE_HOT and y.shape != tuple(out.shape):
-            raise ValueError(f"loss {name!r}: targets of shape {y.shape} for outputs of shape "
-                             f"{tuple(out.shape)}; use ember.data.to_categorical(y) or "
-                             "loss='sparse_categorical_crossentropy'")
+        return TensorDataset(xa, ya), len(xa), True
 
     def _loader(self, data, batch_size, shuffle):
         if isinstance(data, DataLoader):
             return data
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
 
+    def _check_batch(self, xb, yb, where, step=None):
+        """The per-batch input checks (datasets and loaders), before the batch's step."""
+        _inputs.check_finite(_inputs.as_array(xb), f"{where}: x", step)
+        ya = _inputs.as_array(yb)
+        _inputs.check_finite(ya, f"{where}: y", step)
+        if self._out_shape is not None:
+            shape = (len(ya),) + self._out_shape[1:]
+            _inputs.check_targets(self.loss_name, ya, shape, where, step)
+
+    # ---- the train step ----------------------------------------------------------------
+    def train_step(self, x, y):
+        """One optimizer step on one batch: forward in train mode, loss, backward, update.
+
+        This is the unit ``fit`` and ``train_on_batch`` both run, and the unit a jit compiles:
+        batch Tensors in, ``(loss, y_pred)`` out -- the loss as a float and the predictions as
+        an array, from which the caller updates its metrics. No bookkeeping happens inside
+        (metrics, callbacks, progress and the input checks stay outside, in Python).
+        """
+        out = self(x)
+        loss = self.loss_fn(out, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.data), out.data
+
     # ---- fit ---------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
         """Train for ``epochs`` (counting from ``initial_epoch``); returns a History whose
-        ``history`` dict holds per-epoch loss, metrics and their ``val_`` versions."""
-        if not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-        data, n = self._make_data(x, y, "fit")
-        val = None
+        ``history`` dict holds per-epoch loss, metrics and their ``val_`` versions.
+
+        Inputs are checked before anything changes (see :mod:`ember.train.inputs`): arrays
+        whole up front, a Dataset / DataLoader batch by batch before each batch's step."""
+        batch_size = _inputs.check_batch_size(batch_size)
+        if not isinstance(validation_split, (int, float)) or isinstance(validation_split, bool) \
+                or not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be a number in [0, 1), got "
+                             f"{validation_split!r}")
+        if self.loss_fn is None:
+            raise RuntimeError("call model.compile(optimizer=..., loss=...) before fit")
+        data, n, scanned = self._make_data(x, y, "fit")
+        val, val_scanned = None, False
         if validation_data is not None:
             if isinstance(validation_data, (DataLoader, Dataset)):
                 val = validation_data
             else:
-                val = self._make_data(validation_data[0], validation_data[1], "validation_data")[0]
+                val, _, val_scanned = self._make_data(validation_data[0], validation_data[1],
+                                                      "validation_data")
         elif validation_split:
             if not isinstance(data, TensorDataset):
                 raise ValueError("validation_split needs array inputs; pass validation_data")
             # Keras takes the last fraction of the samples, before shuffling
             cut = int(n * (1 - validation_split))
+            if cut == 0 or cut == n:
+                raise ValueError(
+                    f"validation_split={validation_split} of {n} samples leaves {cut} for "
+                    f"training and {n - cut} for validation; both need at least one (use a "
+                    "split such as 0.1 or 0.2)")
             xs, ys = data.arrays
             data, val = TensorDataset(xs[:cut], ys[:cut]), TensorDataset(xs[cut:], ys[cut:])
-        self.batch_size = int(batch_size)
+            val_scanned = True
+        self.batch_size = batch_size
         history = History()
         history.model = self
         history.params = {"epochs": epochs, "steps": 0, "batch_size": self.batch_size}
@@ -169,22 +193,29 @@ class Model(Module):
             return history
         # one batch through the model before anything else (eval mode, no grad: no dropout
         # draws, no batch-norm statistics moved): builds lazy layers, creates the optimizer
-        # (callbacks may read its lr) and checks the targets before any update. A user's
+        # (callbacks may read its lr), learns the output width the label checks need. A user's
         # DataLoader is not iterated twice (its shuffling and augmentation draw from the random
-        # stream), so its first training batch is checked instead.
-        first = isinstance(data, DataLoader)
+        # stream), so its first training batch is used, inside the loop, before its step.
+        first = not scanned
         if first:
             if any(True for _ in self.parameters()):
                 self._ensure_optimizer()
         else:
             xb, yb = next(iter(self._loader(data, self.batch_size, False)))[:2]
-            self._first_batch(xb, yb, data.arrays[1] if isinstance(data, TensorDataset) else None)
-        if isinstance(val, TensorDataset) and self.loss_name in _losses.SPARSE and \
-                self._n_outputs:
-            self._check_label_range(val.arrays[1], self._n_outputs, "validation")
+            self._first_batch(xb, yb)
+            ya = data.arrays[1]
+            _inputs.check_targets(self.loss_name, ya, (len(ya),) + self._out_shape[1:],
+                                  "the training labels")
+        if val_scanned and self._out_shape is not None:
+            ya = val.arrays[1]
+            _inputs.check_targets(self.loss_name, ya, (len(ya),) + self._out_shape[1:],
+                                  "the validation labels")
         # History last, as Keras: it records what other callbacks add to the logs (e.g. lr)
         cbs = CallbackList(list(callbacks or []) + [history], self)
         bar = ProgressBar(verbose)
+        watch = _LossWatch()
+        # the doctor reports divergence itself (and stops training): no second warning
+        watch.warned = any(hasattr(cb, "doctor") for cb in (callbacks or []))
         self.stop_training = False
         cbs.on_train_begin()
         try:
@@ -200,24 +231,25 @@ class Model(Module):
                 self.train()
                 for m in self.metric_objs:
                     m.reset()
-                total, count = 0.0, 0
+                total, count, done = 0.0, 0, 0
                 for step, batch in enumerate(loader):
                     xb, yb = batch[0], batch[1]
                     cbs.on_train_batch_begin(step)
+                    where = f"epoch {epoch + 1}, batch {step}"
                     if first:
+                        self._check_batch(xb, yb, where, step)  # NaN before any forward
                         self._first_batch(xb, yb)
                         first = False
-                    out = self(xb)
-                    loss = self.loss_fn(out, yb)
-                    self.optimizer.zero_grad()
-                    loss.backward()
-                    self.optimizer.step()
-                    lv = float(loss.data)
+                    if not scanned:
+                        self._check_batch(xb, yb, where, step)
+                    lv, out = self.train_step(xb, yb)
+                    watch.update(lv, where)
                     nb = len(xb)
                     total += lv * nb
                     count += nb
+                    done = step + 1
                     for m in self.metric_objs:
-                        m.update(out.data, yb.data)
+                        m.update(out, yb.data)
                     logs = {"loss": total / count}
                     logs.update({m.name: m.result() for m in self.metric_objs})
                     cbs.on_train_batch_end(step, {"loss": lv})
@@ -225,11 +257,11 @@ class Model(Module):
                     if self.stop_training:
                         break
                 if val is not None:
-                    vals = self._evaluate(val, self.batch_size)
+                    vals = self._evaluate(val, self.batch_size, checked=val_scanned)
                     logs.update({"val_" + k: v for k, v in vals.items()})
                 self._epoch = epoch + 1
                 cbs.on_epoch_end(epoch, logs)
-                bar.epoch_end(logs)
+                bar.epoch_end(logs, done)
                 if self.stop_training:
                     break
         finally:
@@ -237,9 +269,9 @@ class Model(Module):
             cbs.on_train_end()
         return history
 
-    def _first_batch(self, xb, yb, y_all=None):
-        """Build lazy layers, create the optimizer and check the targets (all of ``y_all`` when
-        the labels are known up front) using one batch in eval mode."""
+    def _first_batch(self, xb, yb):
+        """Build lazy layers, create the optimizer and learn the output shape using one batch
+        in eval mode (nothing moves); warn once if a probability loss gets logits."""
         was = self.training
         self.eval()
         try:
@@ -249,36 +281,35 @@ class Model(Module):
             self.train(was)
         if self.input_shape is None:
             self.__dict__["input_shape"] = tuple(xb.shape[1:])
+        self.__dict__["_out_shape"] = tuple(out.shape)
         self.__dict__["_n_outputs"] = out.shape[-1] if out.ndim else 1
-        self._check_targets(out, yb)
-        if y_all is not None and self.loss_name in _losses.SPARSE:
-            self._check_label_range(y_all, self._n_outputs, "training")
+        if not _losses.takes_logits(self._loss_obj, self.loss_name) and \
+                _inputs.looks_like_logits(self.loss_name, out):
+            o = out.data
+            warnings.warn(
+                f"loss {self.loss_name!r} expects probabilities (a final softmax / sigmoid), "
+                f"but the model outputs values in [{o.min():.3g}, {o.max():.3g}] (logits?): the "
+                "loss clips them and reports meaningless values. End the model with "
+                "activation='softmax' (or 'sigmoid'), or compile with from_logits=True (Keras "
+                "loss classes) or loss='cross_entropy'", UserWarning, stacklevel=3)
         self._ensure_optimizer()
 
-    def _check_label_range(self, y, c, which):
-        y = np.asarray(y)
-        if y.size and y.dtype.kind in "iu":
-            lo, hi = int(y.min()), int(y.max())
-            if lo < 0 or hi >= c:
-                raise ValueError(f"loss {self.loss_name!r}: {which} labels range over "
-                                 f"[{lo}, {hi}] but the model outputs {c} classes (valid "
-                                 f"labels are 0..{c - 1})")
-
     # ---- evaluate / predict -----------------------------------------------------------
-    def _evaluate(self, data, batch_size):
+    def _evaluate(self, data, batch_size, checked=False):
         was = self.training
         self.eval()
         for m in self.metric_objs:
             m.reset()
         total, count = 0.0, 0
-        checked = False
         with no_grad():
-            for batch in self._loader(data, batch_size, False):
+            for step, batch in enumerate(self._loader(data, batch_size, False)):
                 xb, yb = batch[0], batch[1]
+                if not checked:
+                    _inputs.check_finite(_inputs.as_array(xb), f"evaluation batch {step}: x")
                 out = self(xb)
                 if not checked:
-                    self._check_targets(out, yb)
-                    checked = True
+                    _inputs.check_targets(self.loss_name, yb, tuple(out.shape),
+                                          f"evaluation batch {step}")
                 nb = len(xb)
                 total += float(self.loss_fn(out, yb).data) * nb
                 count += nb
@@ -294,7 +325,8 @@ class Model(Module):
         no metrics), or a dict with ``return_dict=True``."""
         if self.loss_fn is None:
             raise RuntimeError("call model.compile(...) before evaluate")
-        data, _ = self._make_data(x, y, "evaluate")
+        batch_size = _inputs.check_batch_size(batch_size, "evaluate")
+        data, n, scanned = self._make_data(x, y, "evaluate")
         res = self._evaluate(data, batch_size)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in res.items()))
@@ -325,15 +357,21 @@ class Model(Module):
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     def train_on_batch(self, x, y):
-        """One optimizer step on one batch; returns the loss."""
-        xb, yb = Tensor(_array(x, "x")), Tensor(_array(y, "y"))
+        """One optimizer step on one batch (the :meth:`train_step` ``fit`` runs, after the
+        same input checks); returns the loss."""
+        if self.loss_fn is None:
+            raise RuntimeError("call model.compile(optimizer=..., loss=...) before "
+                               "train_on_batch")
+        xa, ya = _array(x, "x"), _array(y, "y")
+        if xa.dtype == np.float64:
+            xa = xa.astype(np.float32)
+        xb, yb = Tensor(xa), Tensor(ya)
+        self._check_batch(xb, yb, "train_on_batch")
+        if self._out_shape is None or self.optimizer is None:
+            self._first_batch(xb, yb)
+            self._check_batch(xb, yb, "train_on_batch")
         self.train()
-        self._ensure_optimizer()
-        loss = self.loss_fn(self(xb), yb)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        return float(loss.data)
+        return self.train_step(xb, yb)[0]
 
     def summary(self, input_shape=None):
         """Print the layer table (output shapes, parameter counts). ``input_shape`` excludes the
@@ -385,6 +423,35 @@ class Model(Module):
         if isinstance(state, dict) and state.get("format") == _FORMAT:
             state = state["model"]
         self.load_state_dict(state)
+
+
+class _LossWatch:
+    """fit's built-in divergence check (no doctor needed): one warning when the batch loss
+    grows past 3x its first value (the lectures' rule) or stops being finite."""
+
+    factor = 3.0
+
+    def __init__(self):
+        self.first = None
+        self.warned = False
+
+    def update(self, loss, where):
+        if self.first is None:
+            self.first = loss
+            return
+        if self.warned:
+            return
+        if not math.isfinite(loss):
+            msg = f"the training loss became {loss} at {where}"
+        elif math.isfinite(self.first) and loss > self.factor * abs(self.first):
+            msg = (f"the training loss {loss:.4g} at {where} is more than "
+                   f"{self.factor:g}x its first value {self.first:.4g}")
+        else:
+            return
+        self.warned = True
+        warnings.warn(msg + ": training is diverging; lower the learning rate (10x), or "
+                      "watch it with ember.diagnose.DoctorCallback()", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _rng_state():

@@ -2,8 +2,10 @@
 (``compile(optimizer='rmsprop')`` or ``keras.optimizers.RMSprop(learning_rate=1e-3)``) and built
 on the trainable parameters when training starts.
 
-Defaults are Keras's (they differ from PyTorch's: RMSprop rho=0.9, eps=1e-7; Adam eps=1e-7), so a
-textbook Keras recipe behaves as in the book.
+Defaults and update rules are Keras's (they differ from PyTorch's: RMSprop rho=0.9, eps=1e-7 and
+a division by sqrt(v + eps); Adam eps=1e-7 added to the uncorrected sqrt(v); SGD's velocity holds
+-lr * g; weight decay is decoupled), so a textbook Keras recipe behaves as in the book. The rules
+are written out in :mod:`ember.train.keras_rules`; ``ember.optim`` keeps PyTorch's.
 """
 
 
@@ -15,8 +17,8 @@ class OptimizerSpec:
         self.kwargs = kwargs
 
     def build(self, params):
-        from .. import optim
-        return getattr(optim, self.cls_name)(params, **self.kwargs)
+        from . import keras_rules
+        return getattr(keras_rules, "Keras" + self.cls_name)(params, **self.kwargs)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
@@ -45,20 +47,22 @@ def SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
 
 
 @_accepts_lr
-def RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
-    return OptimizerSpec("RMSprop", lr=learning_rate, alpha=rho, momentum=momentum, eps=epsilon,
-                         centered=centered)
+def RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+            weight_decay=0.0):
+    return OptimizerSpec("RMSprop", lr=learning_rate, rho=rho, momentum=momentum, eps=epsilon,
+                         centered=centered, weight_decay=weight_decay)
 
 
 @_accepts_lr
-def Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+def Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+         weight_decay=0.0):
     return OptimizerSpec("Adam", lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, weight_decay=weight_decay)
 
 
 @_accepts_lr
 def AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-    return OptimizerSpec("AdamW", lr=learning_rate, weight_decay=weight_decay,
+    return OptimizerSpec("Adam", lr=learning_rate, weight_decay=weight_decay,
                          betas=(beta_1, beta_2), eps=epsilon)
 
 
@@ -75,7 +79,7 @@ def Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7):
 
 @_accepts_lr
 def Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-    return OptimizerSpec("NAdam", lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon)
+    return OptimizerSpec("Nadam", lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon)
 
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad,

@@ -58,13 +58,21 @@ class ProgressBar:
         self.stream.write(head + (" - " + _fmt_logs(logs) if logs else "") + "\x1b[K")
         self.stream.flush()
 
-    def epoch_end(self, logs):
+    def epoch_end(self, logs, done=None):
+        """End the epoch's line; ``done`` is the number of steps run (fewer than ``steps`` when
+        training stopped early, e.g. by the doctor: the bar then shows where it stopped)."""
         if not self.verbose:
             return
+        done = self.steps if done is None else done
         elapsed = time.perf_counter() - self.start
-        per_step = elapsed / max(self.steps or 1, 1)
+        per_step = elapsed / max(done or 1, 1)
         unit = f"{per_step * 1e3:.0f}ms/step" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us/step"
-        bar = f"{self.steps}/{self.steps} [" + "=" * self.width + "] - " if self.steps else ""
+        bar = ""
+        if self.steps:
+            marks = ("=" * int(self.width * done / self.steps)).ljust(self.width, ".")
+            bar = f"{done}/{self.steps} [{marks}] - "
         line = f"{bar}{_fmt_time(elapsed)} {unit} - {_fmt_logs(logs)}"
+        if done < (self.steps or 0):
+            line += f" - stopped at step {done}"
         self.stream.write(("\r" + line + "\x1b[K\n") if self.interactive else line + "\n")
         self.stream.flush()

@@ -194,3 +194,78 @@ def test_to_tensor_reads_a_grey_batch_as_a_batch():
     assert T.ToTensor()(np.zeros((28, 28, 3), np.uint8)).shape == (3, 28, 28)
     out = T.Compose([T.ToTensor(), T.RandomHorizontalFlip()])(x)
     assert out.shape == (8, 1, 28, 28)
+
+
+# ---- layouts: channels-first tensors, HWC uint8 images from ImageFolder ------------------
+def _hwc(h=300, w=260, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3)).astype(np.uint8)
+
+
+def test_geometric_transforms_keep_hwc_uint8_images_hwc():
+    img = _hwc()
+    out = T.RandomResizedCrop(224)(img)
+    assert out.shape == (224, 224, 3) and out.dtype == np.uint8
+    same = T.RandomResizedCrop((300, 260), scale=(1, 1), ratio=(260 / 300, 260 / 300))(img)
+    np.testing.assert_array_equal(same, img)
+    flipped = T.RandomHorizontalFlip(p=1.0)(img)
+    np.testing.assert_array_equal(flipped, img[:, ::-1])  # columns, not colour channels
+    np.testing.assert_array_equal(T.RandomVerticalFlip(p=1.0)(img), img[::-1])
+    assert T.CenterCrop(100)(img).shape == (100, 100, 3)
+    assert T.Resize((50, 40))(img).shape == (50, 40, 3)
+    assert T.RandomCrop(32)(img).shape == (32, 32, 3)
+    batch = np.stack([img[:64, :64]] * 2)
+    assert T.RandomHorizontalFlip()(batch, batched=True).shape == (2, 64, 64, 3)
+
+
+def test_wrong_or_ambiguous_layouts_are_errors():
+    with pytest.raises(ValueError, match="channels-last"):
+        T.RandomResizedCrop(8)(np.zeros((30, 26, 3), np.float32))  # an HWC float image
+    with pytest.raises(ValueError, match="cannot tell the channels"):
+        T.RandomHorizontalFlip()(np.zeros((30, 26, 7), np.uint8))
+    with pytest.raises(ValueError, match="put ToTensor"):
+        T.Normalize([0.5] * 3, [0.2] * 3)(_hwc(8, 8))
+    with pytest.raises(ValueError, match="CHW tensor already"):
+        T.ToTensor()(np.zeros((3, 8, 8), np.float32))
+
+
+def test_random_sized_crop_is_a_deprecated_alias():
+    with pytest.warns(DeprecationWarning, match="RandomResizedCrop"):
+        t = T.RandomSizedCrop(16)
+    assert isinstance(t, T.RandomResizedCrop)
+    assert t(_hwc(40, 30)).shape == (16, 16, 3)
+
+
+def test_lecture_dataloader_listing_runs(tmp_path):
+    """The lectures' listing (torchvision names) with ember's modules, on an image folder of
+    differently sized HWC images."""
+    for cls, sizes in (("ants", [(300, 260), (250, 320)]), ("bees", [(280, 280), (240, 300),
+                                                                      (310, 250)])):
+        (tmp_path / "hymenoptera_data" / "train" / cls).mkdir(parents=True)
+        for i, (h, w) in enumerate(sizes):
+            np.save(tmp_path / "hymenoptera_data" / "train" / cls / f"{i}.npy", _hwc(h, w, i))
+    from ember.data import datasets, transforms
+    import ember.data
+
+    with pytest.warns(DeprecationWarning):
+        data_transform = transforms.Compose([
+            transforms.RandomSizedCrop(224),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(mean=[0.485, 0.456, 0.406],
+                                 std=[0.229, 0.224, 0.225])
+        ])
+    hymenoptera_dataset = datasets.ImageFolder(root=str(tmp_path / "hymenoptera_data/train"),
+                                               transform=data_transform)
+    dataset_loader = ember.data.DataLoader(hymenoptera_dataset,
+                                           batch_size=4, shuffle=True,
+                                           num_workers=4)
+    batches = list(dataset_loader)
+    assert [b[0].shape for b in batches] == [(4, 3, 224, 224), (1, 3, 224, 224)]
+    x = np.concatenate([b[0].data for b in batches])
+    assert x.dtype == np.float32
+    # normalized from [0, 1] pixel values: per channel within [(0 - m) / s, (1 - m) / s]
+    lo = (0 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    hi = (1 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    per_c = x.transpose(1, 0, 2, 3).reshape(3, -1)
+    assert np.all(per_c.min(1) >= lo - 1e-5) and np.all(per_c.max(1) <= hi + 1e-5)
+    assert sorted(int(v) for b in batches for v in b[1].data) == [0, 0, 1, 1, 1]

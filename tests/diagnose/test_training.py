@@ -122,7 +122,7 @@ def test_overfit_tiny_fails_with_a_frozen_zero_last_layer(fmnist):
         net[2].bias.data[...] = 0
     net[2].requires_grad_(False)
     doc = dx.Doctor(net, verbose=False)
-    f = doc.overfit_tiny(*fmnist, steps=60)
+    [f] = doc.overfit_tiny(*fmnist, steps=60)  # a list of findings, like the other checks
     assert f.severity == "error" and f.check == "overfit_tiny"
     assert "cannot overfit 20 examples" in f.message
     assert "2.weight" in f.message                   # names the frozen, all-zero layer

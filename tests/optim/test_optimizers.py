@@ -7,28 +7,7 @@ import ember
 import ember.io
 from ember import optim
 
-from ember.optim import _blas
-
 from .problem import ember_loss, ember_params, run_ember, run_torch, torch_params
-
-
-@pytest.fixture(params=["numpy", "blas", "threads"])
-def kernel_path(request, monkeypatch):
-    """Run the update with NumPy ufuncs only, through the BLAS axpy/axpby fast path, or split
-    in two halves on two threads (each forced on for these small arrays)."""
-    from ember.optim import optimizer as _opt
-    if request.param in ("blas", "threads"):
-        if not _blas.available():
-            pytest.skip("OpenBLAS axpy not found: BLAS fast path not tested")
-        monkeypatch.setattr(_blas, "MIN_SIZE", 1)
-    else:
-        monkeypatch.setattr(_blas, "MIN_SIZE", 1 << 62)
-    if request.param == "threads":
-        monkeypatch.setattr(_opt, "_SPLIT_MIN", 2)
-        monkeypatch.setattr(_opt, "_POOL_CORES", 2)
-    else:
-        monkeypatch.setattr(_opt, "_SPLIT_MIN", 1 << 62)
-    return request.param
 
 CASES = [
     ("SGD", dict(lr=0.1)),
@@ -60,7 +39,7 @@ IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, 
 
 
 @pytest.mark.parametrize("name,kw", CASES, ids=IDS)
-def test_matches_torch_25_steps(name, kw, kernel_path):
+def test_matches_torch_25_steps(name, kw):
     torch = pytest.importorskip("torch", reason="PyTorch not installed: reference skipped")
     ep = ember_params()
     run_ember(getattr(optim, name)(ep, **kw), ep, 25)
@@ -75,7 +54,7 @@ def test_matches_torch_25_steps(name, kw, kernel_path):
 
 @pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01)), ("SGD", dict(lr=0.1, momentum=0.9)),
                                      ("RMSprop", dict(lr=0.005))])
-def test_matches_torch_float32(name, kw, kernel_path):
+def test_matches_torch_float32(name, kw):
     torch = pytest.importorskip("torch", reason="PyTorch not installed: reference skipped")
     ep = ember_params(np.float32)
     run_ember(getattr(optim, name)(ep, **kw), ep, 25, np.float32)
@@ -87,7 +66,7 @@ def test_matches_torch_float32(name, kw, kernel_path):
 
 
 @pytest.mark.parametrize("name,kw", CASES, ids=IDS)
-def test_state_dict_round_trip_continues_exactly(name, kw, tmp_path, kernel_path):
+def test_state_dict_round_trip_continues_exactly(name, kw, tmp_path):
     full = ember_params()
     run_ember(getattr(optim, name)(full, **kw), full, 25)
 

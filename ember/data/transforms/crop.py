@@ -1,5 +1,6 @@
 """Cropping and resizing: CenterCrop, RandomCrop, Resize, RandomResizedCrop."""
 import math
+import warnings
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -142,3 +143,13 @@ class RandomResizedCrop(Transform):
         top, left, h, w = self.sample_boxes(n, H, W, rng)
         ys, xs = box_grid(top.astype(float), left.astype(float), h.astype(float), w.astype(float), *self.size)
         return grid_sample(x, ys, xs, mode=self.interpolation, padding="border")
+
+
+class RandomSizedCrop(RandomResizedCrop):
+    """torchvision's old name of :class:`RandomResizedCrop` (deprecated there since 0.2, kept so
+    older listings run); warns with a DeprecationWarning."""
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn("RandomSizedCrop is deprecated (as in torchvision): use RandomResizedCrop",
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)

@@ -11,6 +11,9 @@ class RandomErasing(Transform):
     aspect ratio ``ratio`` (h/w, log-uniform), by ``value``: a number, one value per
     channel, or 'random' (standard normal noise). Meant for float CHW/NCHW images."""
 
+    keeps_dtype = False
+    tensor_only = True
+
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0.0, generator=None):
         super().__init__(generator)
         if not 0 <= p <= 1:

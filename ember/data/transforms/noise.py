@@ -7,6 +7,9 @@ from .base import Transform, float_dtype
 class GaussianNoise(Transform):
     """``x + N(mean, std^2)`` per element; optionally clipped to ``clip = (lo, hi)``."""
 
+    keeps_dtype = False
+    tensor_only = True
+
     def __init__(self, std=0.1, mean=0.0, clip=None, generator=None):
         super().__init__(generator)
         if std < 0:

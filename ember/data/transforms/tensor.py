@@ -20,6 +20,10 @@ class ToTensor:
             # a 3-D array is one HWC image only when its last dim looks like channels;
             # (8, 28, 28) is a batch of grey images, not a 28-channel image
             batched = arr.ndim == 4 or (arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4))
+            if arr.ndim == 3 and batched and arr.dtype.kind == "f" and arr.shape[0] in (1, 3, 4):
+                raise ValueError(f"ToTensor: a float array of shape {arr.shape} looks like a "
+                                 "CHW tensor already; ToTensor converts HW / HWC images (pass "
+                                 "batched=True for an NHW batch of grey images)")
         if batched:
             if arr.ndim == 3:
                 arr = arr[:, None]
@@ -49,7 +53,11 @@ class ToTensor:
 
 
 class Normalize(Transform):
-    """Per-channel standardisation: ``out[c] = (x[c] - mean[c]) / std[c]``."""
+    """Per-channel standardisation: ``out[c] = (x[c] - mean[c]) / std[c]`` (channels-first
+    tensors: put ``ToTensor()`` before it)."""
+
+    keeps_dtype = False
+    tensor_only = True
 
     def __init__(self, mean, std):
         super().__init__()
