@@ -34,7 +34,9 @@ TRAIN_HELP = """Train from a TOML config with three sections:
           momentum, nesterov, weight_decay, batch_size, max_epochs, test_interval (epochs),
           snapshot (every N epochs), snapshot_prefix (inside the run folder; sub-folders
           are created), resume (a snapshot file), seed,
-          device = cpu, run_dir (default runs/).
+          device = cpu, run_dir (default runs/), tensorboard (default true: TensorBoard logs in
+          the run folder), doctor (default false: watch training with the training doctor and
+          write its findings and activation histograms to TensorBoard).
 
 Every key and value is checked before training starts; a mistake is reported with its line
 and the allowed values.
