@@ -24,7 +24,7 @@ from .functions import (abs, add, amax, amin, argmax, argmin, cat, ceil, chunk, 
                         split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
                         var, where)
 from .random import initial_seed, manual_seed
-from . import data, diagnose, io, nn, optim, utils  # noqa: E402
+from . import callbacks, data, diagnose, io, nn, optim, utils  # noqa: E402
 from .io import load, save  # noqa: E402
 from .summary import summary  # noqa: E402
 from .train import Model, Sequential  # noqa: E402

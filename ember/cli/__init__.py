@@ -37,7 +37,9 @@ TRAIN_HELP = """Train from a TOML config with three sections:
           momentum, nesterov, weight_decay, batch_size, max_epochs, test_interval (epochs),
           snapshot (every N epochs), snapshot_prefix (inside the run folder; sub-folders
           are created), resume (a snapshot file), seed,
-          device = cpu, run_dir (default runs/).
+          device = cpu, run_dir (default runs/), tensorboard (default true: TensorBoard logs in
+          the run folder), doctor (default false: watch training with the training doctor and
+          write its findings and activation histograms to TensorBoard).
 
 Every key and value is checked before training starts; a mistake is reported with its line
 and the allowed values.
@@ -62,6 +64,8 @@ def main(argv=None):
     add_doctor_parser(sub)
     from ..caffe.cli import add_caffe_parser
     add_caffe_parser(sub)
+    from ..tune.cli import add_search_parser
+    add_search_parser(sub)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -99,6 +103,9 @@ def main(argv=None):
         return 0
     if args.command == "doctor":
         return main_from_args(args)
+    if args.command == "search":
+        from ..tune.cli import main_from_args as search_main
+        return search_main(args)
     return 2
 
 

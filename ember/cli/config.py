@@ -54,6 +54,7 @@ SOLVER_KEYS = {
     "nesterov": None, "weight_decay": None, "batch_size": None, "max_epochs": None,
     "test_interval": None, "snapshot": None, "snapshot_prefix": None, "resume": None,
     "seed": None, "device": ("cpu",), "run_dir": None, "loss": ("cross_entropy",),
+    "tensorboard": None, "doctor": None,
 }
 TOP_KEYS = ("data", "model", "solver")
 LAYER_META = ("type", "lr_mult", "decay_mult")
@@ -64,7 +65,8 @@ DEFAULTS = {
                "stepsize": 1000, "stepvalues": [], "power": 0.75, "momentum": 0.0,
                "nesterov": False, "weight_decay": 0.0, "batch_size": 64, "max_epochs": 1,
                "test_interval": 1, "snapshot": 0, "snapshot_prefix": "snapshot", "resume": None,
-               "seed": 0, "device": "cpu", "run_dir": "runs", "loss": "cross_entropy"},
+               "seed": 0, "device": "cpu", "run_dir": "runs", "loss": "cross_entropy",
+               "tensorboard": True, "doctor": False},
 }
 
 
@@ -184,9 +186,9 @@ def _check_numbers(path, lines, cfg):
                                            and v >= 0 for v in sv):
         raise _err(path, lines, "solver", "stepvalues",
                    f"got {sv!r}; expected a list of iteration numbers (integers >= 0)")
-    if not isinstance(s["nesterov"], bool):
-        raise _err(path, lines, "solver", "nesterov", f"got {s['nesterov']!r}; expected true or "
-                                                      "false")
+    for flag in ("nesterov", "tensorboard", "doctor"):
+        if not isinstance(s[flag], bool):
+            raise _err(path, lines, "solver", flag, f"got {s[flag]!r}; expected true or false")
     if s["nesterov"] and (s["optimizer"] != "sgd" or s["momentum"] <= 0):
         raise _err(path, lines, "solver", "nesterov",
                    "Nesterov momentum needs optimizer = \"sgd\" and momentum > 0")

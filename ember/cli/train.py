@@ -4,6 +4,9 @@ progress, evaluate on the test split, and leave a run folder behind:
     runs/<config name>-<time>/
         config.toml        a copy of the config
         metrics.csv        one row per epoch (loss, accuracy, val_*, test_*, lr)
+        tensorboard/       TensorBoard logs (curves, histograms, hparams; the doctor's
+                           activation histograms and findings with doctor = true);
+                           tensorboard = false in [solver] turns them off
         snapshot_e<N>.safetensors   every ``snapshot`` epochs, and the final weights
         report.json / report.txt    final test loss and accuracy, timings
 """
@@ -202,6 +205,17 @@ def run(config_path, verbose=1, overrides=None):
 
     callbacks = [LambdaCallback(on_train_batch_begin=set_lr), TestEval(), Snapshot(),
                  CSVLogger(os.path.join(run_dir, "metrics.csv"))]
+    tb_dir = os.path.join(run_dir, "tensorboard")
+    if solver["tensorboard"]:
+        from ..train.tensorboard import TensorBoard
+        hparams = {k: solver[k] for k in ("optimizer", "base_lr", "lr_policy", "momentum",
+                                          "weight_decay", "batch_size", "seed")}
+        callbacks.append(TensorBoard(tb_dir, histogram_freq=1, hparams=hparams))
+    if solver["doctor"]:
+        from ..diagnose.doctor import DoctorCallback
+        callbacks.append(DoctorCallback(report=bool(verbose), verbose=bool(verbose),
+                                        tensorboard=os.path.join(tb_dir, "doctor")
+                                        if solver["tensorboard"] else None))
     t0 = time.perf_counter()
     hist = model.fit(xtr, ytr, batch_size=solver["batch_size"], epochs=solver["max_epochs"],
                      validation_split=cfg["data"]["validation_split"], callbacks=callbacks,

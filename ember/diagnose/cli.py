@@ -18,7 +18,7 @@ Exit status: 0 when no errors were found, 1 otherwise, 2 for a bad config."""
 
 
 def run_doctor(config_path, samples=2000, steps=60, lr_steps=100, overfit=True, lr_find=True,
-               html=None, verbose=True, data=None):
+               html=None, verbose=True, data=None, tensorboard=None):
     """Run the checks for the config at ``config_path``; returns the findings (most severe
     first) and prints the text report when ``verbose``.
 
@@ -78,6 +78,10 @@ def run_doctor(config_path, samples=2000, steps=60, lr_steps=100, overfit=True, 
             restore(net, snap)
             opt.load_state_dict(opt_state)
     findings = doctor.report(print_report=verbose, html=html)
+    if tensorboard:
+        doctor.write_tensorboard(tensorboard, findings)
+        if verbose:
+            print(f"TensorBoard run: {tensorboard}")
     if html and verbose:
         print(f"HTML report: {html}")
     return findings
@@ -94,6 +98,8 @@ def add_doctor_parser(subparsers):
     p.add_argument("--lr-steps", type=int, default=100, help="LR range test steps (0: skip)")
     p.add_argument("--no-overfit", action="store_true", help="skip the overfit-20 check")
     p.add_argument("--html", help="also write an HTML report with plots (needs matplotlib)")
+    p.add_argument("--tensorboard", metavar="LOG_DIR", help="also write the activation "
+                   "histograms and findings as a TensorBoard run")
     return p
 
 
@@ -103,7 +109,7 @@ def main_from_args(args):
     try:
         findings = run_doctor(args.config, samples=args.samples, steps=args.steps,
                               lr_steps=args.lr_steps, overfit=not args.no_overfit,
-                              html=args.html)
+                              html=args.html, tensorboard=getattr(args, "tensorboard", None))
     except ConfigError as e:
         print(f"ember doctor: {e}", file=sys.stderr)
         return 2

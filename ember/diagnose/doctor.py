@@ -441,6 +441,12 @@ class Doctor:
     def text(self):
         return format_findings(self.diagnose())
 
+    def write_tensorboard(self, log_dir, findings=None):
+        """Activation histograms, dead/saturated fractions, the loss and the findings (Text
+        tab) into the TensorBoard run ``log_dir``."""
+        from .tensorboard import write_doctor
+        return write_doctor(self, log_dir, findings)
+
     def callback(self, stop_on_explode=True, report=True):
         """A :class:`DoctorCallback` for ``Model.fit`` that uses this doctor."""
         return DoctorCallback(self, stop_on_explode=stop_on_explode, report=report)
@@ -451,13 +457,16 @@ class DoctorCallback(Callback):
     they appear, stops training (``model.stop_training = True``) when the loss explodes or
     becomes NaN, and prints the report at the end (``report=False`` to skip).
 
-    DoctorCallback(doctor=None, stop_on_explode=True, report=True, **doctor_kwargs): without a
-    doctor one is made for the fitted model with ``doctor_kwargs`` (e.g. every=10).
+    DoctorCallback(doctor=None, stop_on_explode=True, report=True, tensorboard=None,
+    **doctor_kwargs): without a doctor one is made for the fitted model with ``doctor_kwargs``
+    (e.g. every=10); ``tensorboard="log_dir"`` writes its histograms and findings there.
     The doctor is ``callback.doctor``; its findings ``callback.doctor.findings``.
     """
 
-    def __init__(self, doctor=None, stop_on_explode=True, report=True, **doctor_kwargs):
+    def __init__(self, doctor=None, stop_on_explode=True, report=True, tensorboard=None,
+                 **doctor_kwargs):
         self.doctor = doctor
+        self.tensorboard = tensorboard  # a log dir: the doctor's measurements go there at the end
         self.stop_on_explode = stop_on_explode
         self.print_report = report
         self._kwargs = doctor_kwargs
@@ -485,3 +494,5 @@ class DoctorCallback(Callback):
     def on_train_end(self, logs=None):
         self.doctor.detach()
         self.findings = self.doctor.report(print_report=self.print_report)
+        if self.tensorboard:
+            self.doctor.write_tensorboard(self.tensorboard, self.findings)

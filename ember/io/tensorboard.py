@@ -153,6 +153,20 @@ class SummaryWriter:
         step = step if global_step is None else global_step  # PyTorch spelling
         self._summary(step, walltime, pb.string(1, tag), pb.message(5, histogram_proto(values, bins)))
 
+    def add_histogram_raw(self, tag, min, max, num, sum, sum_squares, bucket_limits,
+                          bucket_counts, global_step=None, walltime=None):
+        """Log a histogram that is already binned (PyTorch's signature): ``bucket_limits``
+        are the right edges of the buckets, ``bucket_counts`` their counts."""
+        limits = np.asarray(bucket_limits, dtype=np.float64).reshape(-1)
+        counts = np.asarray(bucket_counts, dtype=np.float64).reshape(-1)
+        if limits.shape != counts.shape:
+            raise ValueError(f"histogram {tag!r}: {limits.size} bucket limits for "
+                             f"{counts.size} counts; they must match")
+        stats = (min, max, num, sum, sum_squares)
+        histo = b"".join(pb.double(i + 1, float(v)) for i, v in enumerate(stats))
+        histo += pb.packed_doubles(6, limits) + pb.packed_doubles(7, counts)
+        self._summary(global_step or 0, walltime, pb.string(1, tag), pb.message(5, histo))
+
     def add_image(self, tag, img, step=0, walltime=None, dataformats="CHW", global_step=None):
         """Log an image: float in [0, 1] (clipped) or uint8, laid out as
         ``dataformats`` ("CHW", "HWC" or "HW"), with 1, 3 or 4 channels."""

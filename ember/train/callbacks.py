@@ -333,3 +333,7 @@ class History(Callback):
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
+
+
+# At the bottom: the TensorBoard callback subclasses Callback from this module.
+from .tensorboard import TensorBoard  # noqa: E402
