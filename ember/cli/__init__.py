@@ -17,6 +17,9 @@ commands:
   ember doctor CONFIG.toml   check a config's model and solver without a full training
                              run: initial loss, activation statistics, overfitting a tiny
                              subset, learning-rate range test; findings in plain words.
+  ember search SEARCH.toml   hyperparameter search over an ember train config (Optuna):
+                             random/grid/TPE, coarse-to-fine stages, early stopping of
+                             diverging trials, parallel workers, a results table and plots.
 """
 
 TRAIN_HELP = """Train from a TOML config with three sections:
