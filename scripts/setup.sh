@@ -34,6 +34,12 @@ if ! "$VPY" -c "import lmdb, PIL, google.protobuf" 2>/dev/null; then
   pip_install -e ".[test,caffe,images]"
 fi
 
+# hyperparameter search (ember.tune, ember search) is built on Optuna
+if ! "$VPY" -c "import optuna" 2>/dev/null; then
+  echo "[setup] installing the search extra (Optuna)"
+  pip_install -e ".[test,tune]"
+fi
+
 if [ "$want_ref" = 1 ] && ! "$VPY" -c "import torch, safetensors, tensorboard" 2>/dev/null; then
   echo "[setup] installing PyTorch 2.13.0 (CPU, reference oracle for tests and benchmarks)"
   # Pinned exactly: an unpinned 'torch' would pull a multi-GB CUDA build.
