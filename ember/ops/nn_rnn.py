@@ -19,7 +19,7 @@ time rows, (T+1, B, H) for RNN/GRU (h_n) and (T+2, B, H) for the LSTM (h_n, c_n)
 """
 import functools
 
-from ..autograd.function import Function
+from .function import Function
 from ..backend import get_array_module
 
 
