@@ -241,7 +241,8 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
         xp = np if a.__class__ is _ndarray else get_array_module(a)
-        out = -a
+        # a fresh array written in place (0-d inputs too: -a would be a read-only scalar)
+        out = xp.negative(a, out=xp.empty_like(a)) if a.ndim == 0 else -a
         with np.errstate(over="ignore"):
             xp.exp(out, out=out)
         out += 1
