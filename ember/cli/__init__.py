@@ -42,7 +42,8 @@ TRAIN_HELP = """Train from a TOML config with three sections:
           are created), resume (a snapshot file), seed,
           device = cpu, run_dir (default runs/), tensorboard (default true: TensorBoard logs in
           the run folder), doctor (default false: watch training with the training doctor and
-          write its findings and activation histograms to TensorBoard).
+          write its findings and activation histograms to TensorBoard), jit (default false:
+          compile the train step with ember.jit).
 
 Every key and value is checked before training starts; a mistake is reported with its line
 and the allowed values.

@@ -219,7 +219,7 @@ def run(config_path, verbose=1, overrides=None):
     t0 = time.perf_counter()
     hist = model.fit(xtr, ytr, batch_size=solver["batch_size"], epochs=solver["max_epochs"],
                      validation_split=cfg["data"]["validation_split"], callbacks=callbacks,
-                     initial_epoch=initial_epoch, verbose=verbose)
+                     initial_epoch=initial_epoch, verbose=verbose, jit=solver["jit"])
     train_time = time.perf_counter() - t0
     model.save(os.path.join(run_dir, "final.safetensors"))
     test = model.evaluate(xte, yte, batch_size=512, return_dict=True)

@@ -183,18 +183,27 @@ class Model(Module):
         an array, from which the caller updates its metrics. No bookkeeping happens inside
         (metrics, callbacks, progress and the input checks stay outside, in Python).
         """
+        step = self.__dict__.get("_jit_step")
+        loss, out = step(x, y) if step is not None else self._tensor_step(x, y)
+        return float(loss.data), out.data
+
+    def _tensor_step(self, x, y):
+        """The step on tensors (what ``fit(jit=True)`` compiles with ``ember.jit``)."""
         out = self(x)
         loss = self.loss_fn(out, y)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        return float(loss.data), out.data
+        return loss, out
 
     # ---- fit ---------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+            jit=False):
         """Train for ``epochs`` (counting from ``initial_epoch``); returns a History whose
         ``history`` dict holds per-epoch loss, metrics and their ``val_`` versions.
+        ``jit=True`` compiles the train step with ``ember.jit`` (traced on the first batch of
+        each shape, replayed after; what cannot be traced runs eagerly with one warning).
 
         Inputs are checked before anything changes (see :mod:`ember.train.inputs`): arrays
         whole up front, a Dataset / DataLoader batch by batch before each batch's step."""
@@ -227,6 +236,11 @@ class Model(Module):
             data, val = TensorDataset(xs[:cut], ys[:cut]), TensorDataset(xs[cut:], ys[cut:])
             val_scanned = True
         self.batch_size = batch_size
+        if jit:
+            from ..graph.jit import jit as _jit
+            self.__dict__["_jit_step"] = _jit(self._tensor_step)
+        else:
+            self.__dict__.pop("_jit_step", None)
         history = History()
         history.model = self
         history.params = {"epochs": epochs, "steps": 0, "batch_size": self.batch_size}
