@@ -68,3 +68,11 @@ def test_bad_arguments():
         ember.callbacks.TensorBoard("x", histogram_freq=-1)
     from ember.keras import callbacks
     assert callbacks.TensorBoard is ember.callbacks.TensorBoard
+
+
+def test_write_graph_puts_the_model_graph_in_the_graphs_tab(tmp_path):
+    _fit(tmp_path, write_graph=True)
+    train = _read(tmp_path / "logs" / "train")
+    assert train.Tags()["graph"]
+    names = [n.name for n in train.Graph().node]
+    assert any("Linear[0]" in n for n in names) and any("ReLU[1]" in n for n in names)
