@@ -50,10 +50,18 @@ def mean_absolute_error(y_pred, y_true):
     return (y_pred - y_true.reshape(y_pred.shape).astype(y_pred.dtype)).abs().mean()
 
 
+def _host(y):
+    """Labels as a host NumPy array (they may live on a device: the checks read values)."""
+    if isinstance(y, np.ndarray):
+        return y
+    from ..backend import to_host
+    return np.asarray(to_host(y)) if hasattr(y, "shape") else np.asarray(y)
+
+
 def check_class_labels(name, y, num_classes, where=""):
     """Class-index targets for loss ``name``: integers in 0..num_classes-1 (a -1 is an error,
     not the last class). Returns them as int64."""
-    y = np.asarray(y)
+    y = _host(y)
     if y.dtype.kind not in "iu":
         if y.dtype.kind == "f" and y.size and np.array_equal(y, np.round(y)) and y.ndim == 1:
             y = y.astype(np.int64)
@@ -75,7 +83,7 @@ def check_class_labels(name, y, num_classes, where=""):
 def check_binary_labels(name, y, where=""):
     """Targets of a binary cross-entropy: integer labels must be 0 or 1, float targets
     probabilities in [0, 1] (soft labels, e.g. from Mixup or label smoothing)."""
-    y = np.asarray(y)
+    y = _host(y)
     if not y.size:
         return
     if y.dtype.kind in "iub":

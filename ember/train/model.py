@@ -341,7 +341,7 @@ class Model(Module):
         self.__dict__["_n_outputs"] = out.shape[-1] if out.ndim else 1
         if not _losses.takes_logits(self._loss_obj, self.loss_name) and \
                 _inputs.looks_like_logits(self.loss_name, out):
-            o = out.data
+            o = _inputs.as_array(out)  # on the host (the model may be on a device)
             warnings.warn(
                 f"loss {self.loss_name!r} expects probabilities (a final softmax / sigmoid), "
                 f"but the model outputs values in [{o.min():.3g}, {o.max():.3g}] (logits?): the "
