@@ -318,6 +318,12 @@ class Optimizer:
                                      f"{np.shape(v)} ({type(v).__name__} "
                                      f"{getattr(v, 'dtype', '')}), but its parameter has shape "
                                      f"{p.data.shape}")
+            elif self._param_buffers and _backend.is_array(v) and v.ndim > 0:
+                # an array this optimizer does not keep: the state of another optimizer
+                raise ValueError(f"load_state_dict: state {name!r} is not one "
+                                 f"{type(self).__name__} keeps (its per-parameter arrays: "
+                                 f"{', '.join(self._param_buffers)}); the checkpoint was "
+                                 "saved with another optimizer")
             out[name] = v
         return out
 
