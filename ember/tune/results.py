@@ -11,12 +11,20 @@ from .space import IntRange, LogUniform
 _STATES = optuna.trial.TrialState
 
 
+def _real(study):
+    """The trials that ran (not those cancelled unrun because their stage was already full)."""
+    from .study import SURPLUS_PREFIX
+    return [t for t in study.trials
+            if not str(t.user_attrs.get("stage", "")).startswith(SURPLUS_PREFIX)]
+
+
 def sorted_trials(study):
-    """All trials: finished ones best first, then pruned, failed and running ones."""
+    """All trials that ran: finished ones best first, then pruned, failed and running ones."""
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    done = [t for t in study.trials if t.state == _STATES.COMPLETE and t.value is not None]
+    trials = _real(study)
+    done = [t for t in trials if t.state == _STATES.COMPLETE and t.value is not None]
     done.sort(key=lambda t: t.value, reverse=maximize)
-    rest = [t for t in study.trials if t not in done]
+    rest = [t for t in trials if t not in done]
     return done + rest
 
 
@@ -27,7 +35,7 @@ def _fmt(v):
 
 
 def rows(study, metric="value"):
-    names = sorted({k for t in study.trials for k in t.params})
+    names = sorted({k for t in _real(study) for k in t.params})
     out = []
     for t in sorted_trials(study):
         r = {"trial": t.number, "stage": t.user_attrs.get("stage", ""), "state": t.state.name,
@@ -75,9 +83,9 @@ def plot(study, out_dir, space=None, metric="value"):
               "written without them")
         return []
     os.makedirs(out_dir, exist_ok=True)
-    done = [t for t in study.trials if t.state == _STATES.COMPLETE and t.value is not None
+    done = [t for t in _real(study) if t.state == _STATES.COMPLETE and t.value is not None
             and math.isfinite(t.value)]
-    names = sorted({k for t in study.trials for k in t.params})
+    names = sorted({k for t in _real(study) for k in t.params})
     stages = list(dict.fromkeys(t.user_attrs.get("stage", "") for t in done))
     files = []
 

@@ -14,6 +14,7 @@ from .pruners import ExplodingLossPruner
 from .space import Choice, IntRange, LogUniform, Uniform, check_space, from_dict
 
 SAMPLERS = ("random", "grid", "tpe")
+SURPLUS_PREFIX = "surplus:"  # stage tag of a trial cancelled because its stage was full
 _DEFAULT_PRUNER = object()
 # sqlite/RDB storages: a worker that dies leaves a RUNNING trial; its heartbeat stops and after the
 # grace period any other worker marks it failed and re-queues its parameters once.
@@ -107,16 +108,26 @@ def run(objective: Callable, space: dict, n_trials: Optional[int] = None, sample
 
     base_seed = seed
 
+    done_states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    live_states = done_states + (optuna.trial.TrialState.RUNNING,)
+
     def wrapped(trial):
         trial.set_user_attr("stage", stage)
+        # workers sharing a storage: a trial that finds the stage already full (counting the
+        # others registered before it looked) is cancelled before any training, so a stage
+        # never runs more than n_trials; if two cancel each other, the caller's next round
+        # runs the missing one
+        others = sum(1 for t in study.get_trials(deepcopy=False, states=live_states)
+                     if t.user_attrs.get("stage") == stage and t.number != trial.number)
+        if others >= n_trials:
+            trial.set_user_attr("stage", SURPLUS_PREFIX + stage)
+            study.stop()
+            raise optuna.TrialPruned(f"stage {stage!r} already has {n_trials} trials")
         if base_seed is not None:
             trial.set_user_attr("seed", base_seed + trial.number)
         for name, dim in space.items():
             dim.suggest(trial, name)
         return objective(trial)
-
-    done_states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    live_states = done_states + (optuna.trial.TrialState.RUNNING,)
 
     def stop_when_full(st, _trial):
         # shared storages: other workers' trials count too (running ones included, so two
