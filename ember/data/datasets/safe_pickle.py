@@ -4,6 +4,11 @@ It interprets pickle opcodes itself and never imports or calls anything: only
 containers, numbers, strings/bytes, and NumPy arrays (rebuilt by us from their raw
 bytes) are accepted. Any other global -- ``os.system``, ``builtins.eval`` ... -- is
 refused with an UnsafePickleError before anything could run.
+
+Work and memory are bounded by the input: every opcode does work proportional to what it
+reads, and the result's size as a tree is measured (and capped) before it is built, so a
+few hundred bytes of repeated memo references cannot describe 2**40 objects. Any malformed
+input raises DataFormatError (UnsafePickleError is one).
 """
 import math
 import re
@@ -206,7 +211,6 @@ def safe_loads(data, source="<bytes>"):
     malformed input; the work and the result are bounded by the input's size (see
     ``EXPANSION``)."""
     data = bytes(data)
-    at, op = 0, b""
     try:
         result = _interpret(data, source)
         finisher = _Finisher(EXPANSION * len(data) + EXPANSION_SLACK, source)
@@ -216,7 +220,9 @@ def safe_loads(data, source="<bytes>"):
         raise
     except _Malformed as exc:
         at, op, cause = exc.args
-        detail = type(cause).__name__ if isinstance(cause, KeyError) else f"{type(cause).__name__}: {str(cause)[:120]}"
+        detail = type(cause).__name__  # a KeyError's text would repr the (hostile) key
+        if not isinstance(cause, KeyError):
+            detail += f": {str(cause)[:120]}"
         raise DataFormatError(f"{source}: malformed pickle at byte {at} (opcode {op!r}): "
                               f"{detail}") from None
     except RecursionError:
