@@ -64,9 +64,9 @@ def _unary(name):
 
 for _name in ["neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
               "sum", "mean", "var", "std", "max", "min", "amax", "amin", "logsumexp", "prod",
-              "argmax", "argmin", "sign", "floor", "ceil", "round", "reshape", "flatten",
-              "squeeze", "unsqueeze", "transpose", "permute", "split", "chunk", "isnan",
-              "isfinite"]:
+              "argmax", "argmin", "sign", "floor", "ceil", "trunc", "round", "reshape",
+              "flatten", "squeeze", "unsqueeze", "transpose", "permute", "split", "chunk",
+              "isnan", "isfinite"]:
     globals()[_name] = _unary(_name)
 del _name
 

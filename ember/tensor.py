@@ -476,18 +476,23 @@ class Tensor:
     def div(self, o):
         return _ops.Div.apply(self, o)
 
-    # non-differentiable
+    # piecewise constant: in the graph with a zero gradient (as PyTorch)
     def sign(self):
-        return Tensor(np.sign(self.data))
+        return _ops.PiecewiseConstant.apply(self, fn="sign")
 
     def floor(self):
-        return Tensor(np.floor(self.data))
+        return _ops.PiecewiseConstant.apply(self, fn="floor")
 
     def ceil(self):
-        return Tensor(np.ceil(self.data))
+        return _ops.PiecewiseConstant.apply(self, fn="ceil")
+
+    def trunc(self):
+        return _ops.PiecewiseConstant.apply(self, fn="trunc")
 
     def round(self, decimals=0):
-        return Tensor(np.round(self.data, decimals))
+        return _ops.PiecewiseConstant.apply(self, fn="round", decimals=int(decimals))
+
+    # non-differentiable
 
     def isnan(self):
         return Tensor(np.isnan(self.data))
@@ -733,10 +738,16 @@ def _extreme(t, dim, keepdim, axis, keepdims, minimum):
     keep = _keep_arg(keepdim, keepdims)
     if dim is None:  # full reduction or NumPy's axis=: values only
         return _ops.Amax.apply(t, axis=axis, keepdims=keep, minimum=minimum)
-    values = _ops.Amax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
+    # the gradient goes to the returned index only (ties: the first, as PyTorch), so the
+    # values are gathered at the indices rather than reduced (Amax shares ties evenly)
+    if t.data.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself, index 0
+        values = _ops.Amax.apply(t, axis=dim, keepdims=keep, minimum=minimum)
+        return _ops.MinMaxResult(values, Tensor(np.asarray(0)))
+    (axis,) = _ops.normalize_axis(int(dim), t.data.ndim)
     f = np.argmin if minimum else np.argmax
-    indices = Tensor(np.asarray(f(t.data, axis=dim, keepdims=keep)))
-    return _ops.MinMaxResult(values, indices)
+    index = f(t.data, axis=axis, keepdims=True)
+    values = _ops.TakeAlongAxis.apply(t, index, axis=axis, keepdims=keep)
+    return _ops.MinMaxResult(values, Tensor(index if keep else np.squeeze(index, axis)))
 
 
 def _ops_split(t, size, dim):

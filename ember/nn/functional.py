@@ -235,8 +235,10 @@ def _adaptive(x, output_size, reduce, fixed, name):
         return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
 
     from ..functions import stack
-    rows = stack([reduce(x[:, :, a:b, :], 2) for a, b in bins(h, oh)], 2)
-    return stack([reduce(rows[:, :, :, a:b], 3) for a, b in bins(w, ow)], 3)
+    # columns first, then rows: a max over each bin's rows of per-row maxima picks the first
+    # maximum in row-major order, the element PyTorch gives the gradient to
+    cols = stack([reduce(x[:, :, :, a:b], 3) for a, b in bins(w, ow)], 3)
+    return stack([reduce(cols[:, :, a:b, :], 2) for a, b in bins(h, oh)], 2)
 
 
 def adaptive_avg_pool2d(x, output_size):
@@ -249,7 +251,7 @@ def adaptive_avg_pool2d(x, output_size):
 def adaptive_max_pool2d(x, output_size, return_indices=False):
     if return_indices:
         raise NotImplementedError("adaptive_max_pool2d: return_indices is not supported")
-    return _adaptive(x, output_size, lambda t, d: t.amax(d),
+    return _adaptive(x, output_size, lambda t, d: t.max(d)[0],
                      lambda t, k: _conv.MaxPool2d.apply(t, kernel=k, stride=k, padding=(0, 0)),
                      "adaptive_max_pool2d")
 
@@ -470,7 +472,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.reshape(shp)
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / Tensor(np.asarray(wy.sum(), z.dtype))
+    denom = wy.sum()
+    if denom == 0:  # every target ignored: NaN loss (0/0) with a zero gradient, as PyTorch
+        return loss.sum() * 0 + Tensor(np.asarray(np.nan, z.dtype))
+    return loss.sum() / Tensor(np.asarray(denom, z.dtype))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -484,9 +489,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1] "
                          f"(got min {p.min():.4g}, max {p.max():.4g}); for logits use "
                          "binary_cross_entropy_with_logits")
-    logp = input.log().clip(-100, None)
-    log1mp = (1 - input).log().clip(-100, None)
-    loss = -(target * logp + (1 - target) * log1mp)
+    loss = _loss.BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -521,7 +524,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     n, c = x.shape
     rows = np.arange(n)
     xy = x[rows, t].reshape(n, 1)
-    h = (x - xy + margin).clip(0, None)
+    h = (x - xy + margin).relu()  # exactly at the margin: no gradient (as PyTorch)
     if p == 2:
         h = h * h
     other = np.ones((n, c), x.dtype)

@@ -2,10 +2,12 @@
 from collections import namedtuple
 
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Maximum, Minimum, Mul, Neg,
-                          Pow, Relu, Sigmoid, Sin, Sqrt, Sub, Tanh, Where, unbroadcast)
+                          PiecewiseConstant, Pow, Relu, Sigmoid, Sin, Sqrt, Sub, Tanh, Where,
+                          unbroadcast)
 from .index import GetItem, normalize_index
 from .linalg import MatMul
-from .reduce import Amax, LogSumExp, Mean, Prod, Std, Sum, Var, normalize_axis
+from .reduce import (Amax, LogSumExp, Mean, Prod, Std, Sum, TakeAlongAxis, Var,
+                     normalize_axis)
 from .shape import Concatenate, Expand, Pad, Permute, Reshape, Stack
 
 MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])

@@ -6,6 +6,7 @@ broadcast, the gradient is summed back over the broadcast axes (:func:`unbroadca
 import numpy as np
 
 from ..autograd.function import Function
+from ..backend import get_array_module
 
 
 _ZEROS = {}
@@ -92,7 +93,8 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b; d/da = b a^(b-1), d/db = a^b ln a (defined for a > 0)."""
+    """a ** b; d/da = b a^(b-1), d/db = a^b ln a. As PyTorch: d/da is 0 where b == 0 (so x**0
+    has gradient 0 at x = 0, not 0 * inf), and d/db is 0 where a == 0 and b >= 0 (0**y)."""
 
     saves_output = True
 
@@ -106,12 +108,19 @@ class Pow(Function):
     def backward(ctx, g):
         a, b = ctx.a, ctx.b
         ga = gb = None
-        if ctx.needs[0]:
-            ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a))
-        if ctx.needs[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                la = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            gb = unbroadcast(g * ctx.out * la, _shape(b))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if ctx.needs[0]:
+                d = g * b * np.power(a, b - 1)
+                b_zero = np.equal(b, 0)
+                if b_zero.any():
+                    d = np.where(b_zero, 0, d).astype(d.dtype, copy=False)
+                ga = unbroadcast(d, _shape(a))
+            if ctx.needs[1]:
+                d = g * ctx.out * np.log(a)
+                zero_base = np.equal(a, 0) & np.greater_equal(b, 0)
+                if zero_base.any():
+                    d = np.where(zero_base, 0, d).astype(d.dtype, copy=False)
+                gb = unbroadcast(d, _shape(b))
         return ga, gb
 
 
@@ -217,16 +226,20 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """sigma(x) = 1/(1+e^-x) = (1 + tanh(x/2))/2 (no overflow); sigma' = sigma (1 - sigma)."""
+    """sigma(x) = 1/(1+e^-x); sigma' = sigma (1 - sigma). This form keeps the tiny values of
+    saturated negative inputs (sigma(-20) = 2e-9 in float32, not 0, so a log of it downstream
+    stays finite); e^-x may overflow to inf, which gives the exact limit 0."""
 
     saves_inputs = False
     saves_output = True
 
     @staticmethod
     def forward(ctx, a):
-        out = np.tanh(a * 0.5)
+        out = np.negative(a)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
         out += 1
-        out *= 0.5
+        np.reciprocal(out, out=out)
         ctx.out = out
         return out
 
@@ -324,6 +337,27 @@ class Clip(Function):
         if ctx.hi is not None:
             mask &= a <= ctx.hi
         return np.multiply(g, mask, dtype=g.dtype)
+
+
+class PiecewiseConstant(Function):
+    """floor, ceil, round (``decimals``), trunc, sign: steps, so the gradient is 0 everywhere
+    (as PyTorch; the output still belongs to the graph, so a gradient of zeros reaches x)."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(ctx, a, fn="floor", decimals=0):
+        ctx.shape, ctx.dtype = a.shape, a.dtype
+        xp = get_array_module(a)
+        if fn == "round":
+            return xp.round(a, decimals)
+        if fn != "sign" and a.dtype.kind in "iub":  # integers are their own floor (as PyTorch)
+            return a.copy()
+        return getattr(xp, fn)(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return get_array_module(g).zeros(ctx.shape, ctx.dtype)
 
 
 class Cast(Function):

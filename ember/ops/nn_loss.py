@@ -1,4 +1,5 @@
-"""Fused loss primitives: softmax cross-entropy and binary cross-entropy with logits.
+"""Fused loss primitives: softmax cross-entropy, binary cross-entropy (with logits and on
+probabilities).
 
 Both work from logits with the log-sum-exp trick, so logits of any magnitude (1e4 and more)
 give finite losses and gradients, and both return the simple closed-form gradient
@@ -7,6 +8,7 @@ give finite losses and gradients, and both return the simple closed-form gradien
 import numpy as np
 
 from ..autograd.function import Function
+from ..backend import get_array_module
 from .nn_activation import log_softmax
 
 
@@ -55,7 +57,11 @@ class SoftmaxCrossEntropy(Function):
         if reduction == "none":
             return loss
         total = loss.sum()
-        return np.asarray(total / denom if reduction == "mean" else total, z.dtype)
+        if reduction == "sum":
+            return np.asarray(total, z.dtype)
+        if denom == 0:  # every target ignored or of weight 0: 0/0, PyTorch's NaN (no warning)
+            return np.asarray(np.nan, z.dtype)
+        return np.asarray(total / denom, z.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -77,7 +83,9 @@ class SoftmaxCrossEntropy(Function):
         if ctx.red == "none":
             grad *= g[:, None]
         elif ctx.red == "mean":
-            grad *= g / ctx.denom
+            # every target ignored (or of weight 0): the loss is 0/0 = NaN, but no logit took
+            # part, so the gradient is 0 (as PyTorch), not 0 * inf
+            grad *= g / ctx.denom if ctx.denom != 0 else 0
         else:
             grad *= g
         return grad.astype(logp.dtype, copy=False)
@@ -112,3 +120,30 @@ class BinaryCrossEntropyWithLogits(Function):
             from .elementwise import unbroadcast
             gz = unbroadcast(gz, z.shape)
         return gz, gy
+
+
+class BinaryCrossEntropy(Function):
+    """Elementwise l = -(y max(log p, -100) + (1 - y) max(log(1 - p), -100)) on probabilities
+    (PyTorch's clamp: p of exactly 0 or 1, a saturated sigmoid, gives a finite loss).
+    dl/dp = (p - y) / max(p (1 - p), 1e-12) (finite at p = 0 and 1: 0 where p = y);
+    dl/dy = max(log(1 - p), -100) - max(log p, -100), the derivative of the clamped loss."""
+
+    @staticmethod
+    def forward(ctx, p, y):
+        xp = get_array_module(p, y)
+        with np.errstate(divide="ignore"):
+            logp = xp.maximum(xp.log(p), -100)
+            log1mp = xp.maximum(xp.log1p(-p), -100)
+        ctx.p, ctx.y, ctx.logp, ctx.log1mp = p, y, logp, log1mp
+        return -(y * logp + (1 - y) * log1mp)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_array_module(g)
+        p, y = ctx.p, ctx.y
+        gp = gy = None
+        if ctx.needs[0]:
+            gp = g * (p - y) / xp.maximum(p * (1 - p), 1e-12)
+        if ctx.needs[1]:
+            gy = g * (ctx.log1mp - ctx.logp)
+        return gp, gy

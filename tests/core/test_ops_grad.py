@@ -95,6 +95,11 @@ CASES = [
     ("index_fancy_repeat", lambda m, a: a[[0, 2, 0]] * 2, [anyv(3, 4)]),
     ("index_pairs", lambda m, a: a[range(3), [1, 0, 3]] * 2, [anyv(3, 4)]),
     ("index_mask", lambda m, a: a[a > 0] * 2, [away0(3, 4)]),
+    ("floor_ceil_round_sign", lambda m, a: (m.floor(a) + m.ceil(a) + m.round(a) + m.sign(a)) * a,
+     [rng.uniform(0.1, 0.4, (3, 4)) + rng.integers(-3, 3, (3, 4))]),
+    ("max_dim_gather", lambda m, a: a.max(0)[0] * a.min(1, keepdim=True)[0].sum(), [anyv(3, 4)]),
+    ("bce_probs", lambda m, p, y: m.nn.functional.binary_cross_entropy(p, y),
+     [rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4))]),
     ("chain", lambda m, a, b: m.tanh(a @ b).sum(0) * m.sigmoid(b.sum(0)), [anyv(3, 4), anyv(4, 2)]),
 ]
 

@@ -77,8 +77,12 @@ def test_non_differentiable_ops():
     assert t.sign().tolist() == [[-1, 1], [1, -1]]
     assert t.floor().tolist() == [[-2, 2], [0, -1]]
     assert t.round().tolist() == [[-2, 2], [0, -1]]
-    for r in (t > 0, t.argmax(), t.sign(), t.floor(), t.round()):
+    for r in (t > 0, t.argmax()):
         assert not r.requires_grad
+    # changed (issue 9): sign/floor/round stay in the graph with a zero gradient, as PyTorch
+    # (before, they cut it, and a loss through them had no gradient at all)
+    for r in (t.sign(), t.floor(), t.round()):
+        assert r.requires_grad
 
 
 def test_max_forms_follow_torch_and_numpy():
