@@ -76,6 +76,10 @@ def main(argv=None):
         return 2
     if args.command == "train" and args.config.endswith(".prototxt"):
         from ..caffe.cli import train as caffe_train
+        if args.epochs is not None:
+            print("ember train: --epochs is for TOML configs; a Caffe solver runs max_iter "
+                  "iterations", file=sys.stderr)
+            return 2
         return caffe_train(args.config, args.snapshot, args.weights, args.quiet)
     if args.command == "caffe":
         from ..caffe.cli import main_from_args as caffe_main
