@@ -5,20 +5,13 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorboard")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from ._events import read_events as _read  # noqa: E402
 
 import ember  # noqa: E402
 from ember import nn  # noqa: E402
 from ember.diagnose.doctor import DoctorCallback  # noqa: E402
 
 from .test_search_fashion_mnist import _have_fashion_mnist  # noqa: E402
-
-
-def _read(path):
-    acc = EventAccumulator(str(path), size_guidance={"scalars": 0, "histograms": 0,
-                                                      "tensors": 0})
-    acc.Reload()
-    return acc
 
 
 def test_doctor_writes_activation_histograms_and_findings(tmp_path):
