@@ -57,6 +57,29 @@ if ! "$VPY" -c "import ml_dtypes" 2>/dev/null; then
   pip_install -e ".[lowp]" || echo "[setup] warning: ml_dtypes not installed; bfloat16 tests will skip" >&2
 fi
 
+# ONNX export/import (ember.onnx) is checked against onnx.checker and onnxruntime
+if ! "$VPY" -c "import onnx, onnxruntime" 2>/dev/null; then
+  echo "[setup] installing the ONNX extra (onnx, onnxruntime)"
+  pip_install -e ".[onnx]" || echo "[setup] warning: onnx/onnxruntime not installed; ONNX tests will skip" >&2
+fi
+
+# compiled CPU kernels (optional extra 'fast'); the tests run both the NumPy and the numba path
+if ! "$VPY" -c "import numba" 2>/dev/null; then
+  echo "[setup] installing the compiled-kernel extra (numba)"
+  pip_install -e ".[fast]" || echo "[setup] warning: numba not installed; only the NumPy kernels are tested" >&2
+fi
+
+# data-parallel training (ember.distributed) runs on MPI: Debian's Open MPI, then mpi4py
+if ! command -v mpirun >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "[setup] installing Open MPI (Debian packages openmpi-bin libopenmpi-dev)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev \
+     >/dev/null) || echo "[setup] warning: could not install Open MPI; distributed tests will skip" >&2
+fi
+if command -v mpirun >/dev/null 2>&1 && ! "$VPY" -c "import mpi4py" 2>/dev/null; then
+  echo "[setup] installing the distributed extra (mpi4py)"
+  pip_install -e ".[distributed]" || echo "[setup] warning: mpi4py not installed; distributed tests will skip" >&2
+fi
+
 fmnist=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 if [ ! -f "$fmnist" ] && [ -z "${EMBER_DATA:-}" ] && command -v apt-get >/dev/null 2>&1 \
    && [ "$(id -u)" = 0 ]; then
