@@ -218,8 +218,14 @@ def _batch_norm(n, x, scale, bias, mean, var):
     x = tensor(x)
     eps = float(n.get("epsilon", 1e-5))
     momentum = float(n.get("momentum", 0.9))
-    mean_t, var_t = tensor(mean), tensor(var)
     training = n.training or bool(n.get("training_mode", 0))
+    if training:
+        # running statistics are updated in place only when they are the module's buffers; a
+        # graph that feeds them from parameters (PyTorch dedups an untrained BN's equal
+        # initializers: running_var = Identity(weight)) gets copies, so no weight is overwritten
+        mean, var = (v if isinstance(v, Tensor) and not v.requires_grad and v._ctx is None
+                     else Tensor(array(v).copy()) for v in (mean, var))
+    mean_t, var_t = tensor(mean), tensor(var)
     y = F.batch_norm(x, mean_t, var_t, tensor(scale), tensor(bias), training=training,
                      momentum=1.0 - momentum, eps=eps)
     if n.n_outputs > 1:

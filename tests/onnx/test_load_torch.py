@@ -1,0 +1,258 @@
+"""ember.onnx.load on models exported by PyTorch's legacy (TorchScript) exporter
+(``torch.onnx.export(..., dynamo=False)``, which needs no onnxscript): outputs equal PyTorch's
+to 1e-5 at a batch size other than the export's, gradients equal PyTorch's, fine-tuning works."""
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx", reason="onnx not installed (pip install 'ember[onnx]')")
+torch = pytest.importorskip("torch", reason="PyTorch not installed (pip install -e .[ref])")
+
+import ember  # noqa: E402
+import ember.onnx  # noqa: E402
+from tests.onnx._util import assert_close, export_torch, run_ort  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _torch_seed():
+    torch.manual_seed(0)
+
+
+def _mlp():
+    return torch.nn.Sequential(torch.nn.Linear(20, 32), torch.nn.ReLU(), torch.nn.Linear(32, 16),
+                               torch.nn.Tanh(), torch.nn.Linear(16, 4)).eval()
+
+
+class CNN(torch.nn.Module):
+    """conv/BN/relu/max-pool (ceil_mode), a grouped strided conv, padded avg-pool, flatten by
+    ``view(x.size(0), -1)`` (Shape -> Gather -> Concat -> Reshape in the export)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(4)
+        self.c2 = torch.nn.Conv2d(4, 6, 3, stride=2, groups=2)
+        self.fc = torch.nn.Linear(96, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.c1(x)))
+        x = torch.nn.functional.max_pool2d(x, 2, ceil_mode=True)
+        x = torch.nn.functional.avg_pool2d(torch.relu(self.c2(x)), 2, stride=1, padding=1)
+        return self.fc(x.view(x.size(0), -1))
+
+
+def _randomize_bn(bn):
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.5, 0.5)
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+
+
+class ResBlock(torch.nn.Module):
+    def __init__(self, c=4):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(c)
+        self.conv2 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(c)
+        self.head = torch.nn.Linear(c, 3)
+        for bn in (self.bn1, self.bn2):
+            _randomize_bn(bn)
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = torch.relu(self.bn2(self.conv2(y)) + x)           # the residual add
+        y = torch.nn.functional.adaptive_avg_pool2d(y, 1)    # GlobalAveragePool
+        return self.head(torch.flatten(y, 1))
+
+
+class Activations(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(6, 6)
+        self.prelu = torch.nn.PReLU(6)
+        self.prelu1 = torch.nn.PReLU()
+        with torch.no_grad():
+            self.prelu.weight.uniform_(0.05, 0.5)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = self.prelu(self.lin(x))
+        a = F.elu(x, 0.7) + F.leaky_relu(x, 0.2) + F.selu(x) + self.prelu1(x)
+        a = a + F.gelu(x) + F.gelu(x, approximate="tanh") + torch.sigmoid(x) * torch.tanh(x)
+        return torch.softmax(a, 1), torch.log_softmax(a, -1)
+
+
+def test_mlp_outputs_state_dict_and_onnxruntime():
+    m = _mlp()
+    b = export_torch(torch, m, torch.randn(2, 20))
+    em = ember.onnx.load(b)
+    assert list(em.state_dict()) == list(m.state_dict())       # PyTorch's own keys
+    assert all(isinstance(p, ember.nn.Parameter) for p in em.parameters())
+    x = torch.randn(7, 20)
+    y = em(x.numpy())
+    assert_close(y, m(x))
+    assert_close(y, run_ort(b, x.numpy())[0])
+
+
+@pytest.mark.parametrize("mode", ["EVAL", "PRESERVE"])
+def test_cnn_dynamic_batch(mode):
+    """EVAL folds the batch norm into the conv; PRESERVE keeps a BatchNormalization node,
+    whose running statistics are loaded as buffers, not parameters."""
+    m = CNN()
+    _randomize_bn(m.bn)
+    m.eval()
+    b = export_torch(torch, m, torch.randn(2, 1, 13, 13),
+                     training=getattr(torch.onnx.TrainingMode, mode))
+    em = ember.onnx.load(b)
+    if mode == "PRESERVE":
+        assert {n for n, _ in em.named_buffers()} == {"bn.running_mean", "bn.running_var"}
+        assert "bn.weight" in dict(em.named_parameters())
+    x = torch.randn(5, 1, 13, 13)
+    assert_close(em(x.numpy()), m(x))
+    assert_close(em(x[:1].numpy()), m(x[:1]))                   # batch 1 too
+
+
+def test_resnet_block_forward_and_gradients():
+    m = ResBlock().eval()
+    b = export_torch(torch, m, torch.randn(2, 4, 6, 6), training=torch.onnx.TrainingMode.PRESERVE)
+    em = ember.onnx.load(b)
+    x = torch.randn(3, 4, 6, 6, requires_grad=True)
+    ex = ember.tensor(x.detach().numpy(), requires_grad=True)
+    y, ty = em(ex), m(x)
+    assert_close(y, ty)
+    g = np.random.default_rng(0).standard_normal(ty.shape).astype(np.float32)
+    y.backward(ember.tensor(g))
+    ty.backward(torch.tensor(g))
+    assert_close(ex.grad, x.grad)
+    tparams = dict(m.named_parameters())
+    for name, p in em.named_parameters():
+        assert_close(p.grad, tparams[name].grad, atol=1e-4)
+
+
+@pytest.mark.parametrize("opset", [11, 13, 17, 20])
+def test_activations(opset):
+    """PReLU (per channel and shared), ELU, LeakyReLU, SELU, GELU (Erf before opset 20, Gelu
+    from 20), Softmax/LogSoftmax with the < 13 and >= 13 axis rules."""
+    m = Activations().eval()
+    b = export_torch(torch, m, torch.randn(3, 6), opset=opset, output_names=["p", "lp"])
+    em = ember.onnx.load(b)
+    x = torch.randn(5, 6) * 2
+    outs = em(x.numpy())
+    assert isinstance(outs, tuple) and len(outs) == 2
+    for o, r in zip(outs, m(x)):
+        assert_close(o, r)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_recurrent_bidirectional(kind):
+    r = getattr(torch.nn, kind)(5, 7, num_layers=2, bidirectional=True, batch_first=True).eval()
+    names = ["y", "h", "c"] if kind == "LSTM" else ["y", "h"]
+    b = export_torch(torch, r, torch.randn(3, 4, 5), output_names=names)
+    em = ember.onnx.load(b)
+    ops = {n.op_type for n in __import__("onnx").load_from_string(b).graph.node}
+    assert kind in ops
+    x = torch.randn(2, 4, 5)
+    out, state = r(x)
+    ref = (out,) + (tuple(state) if kind == "LSTM" else (state,))
+    got = em(x.numpy())
+    assert len(got) == len(ref)
+    for o, t in zip(got, ref):
+        assert_close(o, t)
+
+
+def test_recurrent_gradients_match_torch():
+    r = torch.nn.LSTM(3, 4, bidirectional=True).eval()
+    b = export_torch(torch, r, torch.randn(5, 2, 3), dynamic_batch=False, output_names=["y"])
+    em = ember.onnx.load(b)
+    x = torch.randn(5, 2, 3, requires_grad=True)
+    ex = ember.tensor(x.detach().numpy(), requires_grad=True)
+    y = em(ex)
+    y = y[0] if isinstance(y, tuple) else y
+    ty = r(x)[0]
+    assert_close(y, ty)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    assert_close(ex.grad, x.grad)
+    # the exporter concatenates PyTorch's per-direction weights into ONNX W / R / B
+    # initializers (gate order i, o, f, c): compare the gradient of W's forward half
+    w = [p for k, p in em.named_parameters() if p.shape == (2, 16, 3)][0]
+    perm = np.concatenate([np.arange(b * 4, b * 4 + 4) for b in (0, 3, 1, 2)])  # ifgo -> iofc
+    assert_close(w.grad.data[0], r.weight_ih_l0.grad.numpy()[perm], atol=1e-4)
+
+
+def test_finetuning_reduces_loss_as_in_torch():
+    """SGD on the imported CNN (train mode: batch-statistics BN) reduces the loss, step for
+    step as the same SGD on the PyTorch original."""
+    import copy
+    m = CNN()
+    _randomize_bn(m.bn)
+    m.eval()
+    em = ember.onnx.load(export_torch(torch, m, torch.randn(2, 1, 13, 13),
+                                      training=torch.onnx.TrainingMode.PRESERVE))
+    tm = copy.deepcopy(m).train()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 1, 13, 13)).astype(np.float32)
+    y = rng.integers(0, 5, 16)
+    opt = ember.optim.SGD(em.parameters(), lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
+    em.train()
+    losses, tlosses = [], []
+    for _ in range(10):
+        loss = ember.nn.functional.cross_entropy(em(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        tloss = torch.nn.functional.cross_entropy(tm(torch.tensor(x)), torch.tensor(y))
+        topt.zero_grad()
+        tloss.backward()
+        topt.step()
+        tlosses.append(tloss.item())
+    assert losses[-1] < 0.9 * losses[0], losses
+    np.testing.assert_allclose(losses, tlosses, rtol=1e-4, atol=1e-5)
+    before = em.bn.running_mean.data.copy()
+    em.eval()
+    em(x)                                    # eval: running statistics untouched
+    np.testing.assert_array_equal(em.bn.running_mean.data, before)
+    assert_close(em.bn.running_mean, tm.bn.running_mean)
+
+
+def test_train_mode_batchnorm_and_dropout_follow_torch():
+    """train(): BatchNormalization uses batch statistics and updates the running ones as
+    PyTorch's BatchNorm; Dropout drops. eval(): running statistics, dropout off."""
+    m = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(),
+                            torch.nn.Dropout(0.5), torch.nn.Linear(6, 2))
+    _randomize_bn(m[1])
+    m.eval()
+    b = export_torch(torch, m, torch.randn(4, 8), training=torch.onnx.TrainingMode.PRESERVE)
+    em = ember.onnx.load(b)
+    assert not em.training
+    x = torch.randn(10, 8)
+    assert_close(em(x.numpy()), m(x))
+    # train mode without the dropout (p=0 in both) to compare batch-norm training exactly
+    m2 = torch.nn.Sequential(*list(m)[:3], torch.nn.Linear(6, 2))
+    m2[3].load_state_dict(m[4].state_dict())
+    b2 = export_torch(torch, m2.eval(), torch.randn(4, 8),
+                      training=torch.onnx.TrainingMode.PRESERVE)
+    em2 = ember.onnx.load(b2)
+    em2.train()
+    m2.train()
+    assert_close(em2(x.numpy()), m2(x))
+    assert_close(em2.state_dict()["1.running_mean"], m2[1].running_mean)
+    assert_close(em2.state_dict()["1.running_var"], m2[1].running_var)
+    # dropout (exported from train mode: eval exports drop the node): active in train(),
+    # identity in eval(), whatever training_mode the exporter baked in
+    drop = torch.nn.Sequential(torch.nn.Linear(8, 400), torch.nn.Dropout(0.5)).train()
+    b3 = export_torch(torch, drop, torch.randn(2, 8), training=torch.onnx.TrainingMode.PRESERVE)
+    assert "Dropout" in {n.op_type for n in __import__("onnx").load_from_string(b3).graph.node}
+    ed = ember.onnx.load(b3)
+    drop.eval()
+    xs = torch.randn(3, 8)
+    assert_close(ed(xs.numpy()), drop(xs))
+    ed.train()
+    yt = ed(xs.numpy()).detach().numpy()
+    ref = drop(xs).detach().numpy()
+    zero = yt == 0
+    assert 0.3 < zero.mean() < 0.7
+    np.testing.assert_allclose(yt[~zero], 2 * ref[~zero], rtol=1e-5, atol=1e-6)
