@@ -233,6 +233,26 @@ def _batch_norm(n, x, scale, bias, mean, var):
     return y
 
 
+def _check_layer_norm(n):
+    if n.n_outputs > 1:
+        n.unsupported("the Mean / InvStdDev outputs of LayerNormalization are not supported")
+
+
+@register("LayerNormalization", check=_check_layer_norm)
+def _layer_norm(n, x, scale, bias=None):
+    """(x - mean) / sqrt(var + eps) * scale + B over the dims from ``axis`` (default -1) on."""
+    x = tensor(x)
+    axis = int(n.get("axis", -1)) % x.ndim
+    nd = x.ndim - axis
+    tail = tuple(x.shape[axis:])
+    scale, bias = tensor(scale), None if bias is None else tensor(bias)
+    if tuple(scale.shape) != tail:     # ONNX lets scale broadcast; the primitive wants the tail
+        scale = scale.expand(tail)
+    if bias is not None and tuple(bias.shape) != tail:
+        bias = bias.expand(tail)
+    return _lay.LayerNorm.apply(x, scale, bias, ndims=nd, eps=float(n.get("epsilon", 1e-5)))
+
+
 @register("Dropout")
 def _dropout(n, x, ratio=None, training_mode=None):
     """Identity in ``model.eval()``; inverted dropout (zeros with probability ``ratio``, the rest

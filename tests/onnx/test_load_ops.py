@@ -195,6 +195,14 @@ def test_clip_attr_and_inputs_and_misc():
     check(graph("Gelu", [("x", x)], opset=20, approximate="tanh"), x)
 
 
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_layer_normalization(axis):
+    x = r(2, 3, 4)
+    tail = x.shape[axis:] if axis >= 0 else x.shape[axis:]
+    check(graph("LayerNormalization", [("x", x)], inits=[("s", r(*tail)), ("b", r(*tail))],
+                axis=axis, epsilon=1e-3), x)
+
+
 def _rnn_model(op, T, B, I, H, D, opset=17, with_lens=False, states=False, **attrs):
     G = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
     w, rr, b = r(D, G * H, I) * 0.5, r(D, G * H, H) * 0.5, r(D, 2 * G * H) * 0.5

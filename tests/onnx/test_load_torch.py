@@ -95,6 +95,43 @@ def test_mlp_outputs_state_dict_and_onnxruntime():
     assert_close(y, run_ort(b, x.numpy())[0])
 
 
+class TextModel(torch.nn.Module):
+    """Embedding (Gather on a parameter with int64 indices), Conv1d, LayerNorm."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(11, 6)
+        self.conv = torch.nn.Conv1d(6, 8, 3, padding=1)
+        self.norm = torch.nn.LayerNorm(8)
+        self.out = torch.nn.Linear(8, 2)
+
+    def forward(self, idx):
+        h = self.conv(self.emb(idx).transpose(1, 2)).transpose(1, 2)
+        return self.out(self.norm(torch.relu(h)).mean(1))
+
+
+def test_embedding_conv1d_layernorm():
+    m = TextModel().eval()
+    idx = torch.randint(0, 11, (2, 5))
+    b = export_torch(torch, m, idx)
+    em = ember.onnx.load(b)
+    idx2 = torch.randint(0, 11, (4, 5))
+    assert_close(em(idx2.numpy()), m(idx2))
+    y = em(idx2.numpy())
+    y.sum().backward()
+    assert em.emb.weight.grad is not None and em.emb.weight.grad.shape == (11, 6)
+
+
+def test_initializers_listed_as_inputs():
+    """Old-style exports list every initializer as a graph input too; they are not inputs."""
+    m = _mlp()
+    b = export_torch(torch, m, torch.randn(2, 20), keep_initializers_as_inputs=True)
+    em = ember.onnx.load(b)
+    assert em.input_names == ["in0"]
+    x = torch.randn(3, 20)
+    assert_close(em(x.numpy()), m(x))
+
+
 @pytest.mark.parametrize("mode", ["EVAL", "PRESERVE"])
 def test_cnn_dynamic_batch(mode):
     """EVAL folds the batch norm into the conv; PRESERVE keeps a BatchNormalization node,
