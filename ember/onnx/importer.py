@@ -3,8 +3,9 @@ own primitives, so autograd, optimizers, ``state_dict`` and ``train()/eval()`` w
 
 - Float initializers become ``nn.Parameter``s. Their dotted names become the module tree, so
   a PyTorch export keeps PyTorch's ``state_dict`` keys (``fc1.weight``); other characters are
-  replaced by ``_`` (``onnx::LSTM_93`` -> ``onnx__LSTM_93``; ``module.onnx_names`` maps back), except the running mean / variance of a
-  BatchNormalization, which become buffers (state, not learnt). Other initializers (shapes,
+  replaced by ``_`` (``onnx::LSTM_93`` -> ``onnx__LSTM_93``; ``module.onnx_names`` maps
+  back). The running mean / variance of a BatchNormalization become buffers (state, not
+  learnt). Other initializers (shapes,
   indices) and Constant nodes stay NumPy constants.
 - The graph is checked when loading: an operator ember lacks raises
   :class:`UnsupportedOperatorError` naming the op and the node (and listing what is supported).
@@ -102,6 +103,23 @@ class OnnxModule(Module):
                 env[name] = (owner, key)
             else:
                 consts[name] = arr
+        # PyTorch dedups equal initializers: an untrained BN exports running_var =
+        # Identity(weight) and running_mean = Identity(bias). Give such statistics their own
+        # buffer (named by the Identity's output, PyTorch's buffer name), so training the
+        # weight never moves the statistics and state_dict has PyTorch's keys.
+        outputs = {o.name for o in g.output}
+        skip = set()
+        for k, node in enumerate(g.node):
+            if node.op_type != "Identity" or node.domain not in _DOMAINS:
+                continue
+            src, out = node.input[0], node.output[0]
+            if src in env and out not in outputs and uses.get(out) and \
+                    all(u in _BN_STATS for u in uses[out]):
+                owner, key, path = self._place(out)
+                owner.register_buffer(key, Tensor(to_array(inits[src])))
+                self.onnx_names[path] = out
+                env[out] = (owner, key)
+                skip.add(k)
         self._consts = consts
         self._slots = env                        # ONNX name -> (module, attribute)
         self.input_names, self._input_specs = [], []
@@ -111,7 +129,7 @@ class OnnxModule(Module):
             self.input_names.append(vi.name)
             self._input_specs.append(value_info_shape(vi))
         self.output_names = [o.name for o in g.output]
-        self._plan = self._compile(g)
+        self._plan = self._compile(g, skip)
         self.train(False)
 
     def _place(self, name):
@@ -141,9 +159,11 @@ class OnnxModule(Module):
         return self, key, key
 
     # ---- load-time checks ---------------------------------------------------------------
-    def _compile(self, g):
+    def _compile(self, g, skip=()):
         plan = []
         for k, node in enumerate(g.node):
+            if k in skip:
+                continue
             label = node.name or f"{node.op_type}_{k}"
             if node.domain not in _DOMAINS or node.op_type not in OPS:
                 raise UnsupportedOperatorError(node.op_type, label, node.domain,

@@ -150,6 +150,27 @@ def test_cnn_dynamic_batch(mode):
     assert_close(em(x[:1].numpy()), m(x[:1]))                   # batch 1 too
 
 
+def test_untrained_batchnorm_statistics_are_own_buffers():
+    """A fresh BN has weight == running_var and bias == running_mean; PyTorch's exporter then
+    writes running_var = Identity(weight). The loaded model keeps separate buffers under
+    PyTorch's names, and training the weight leaves the statistics alone."""
+    m = CNN().eval()
+    b = export_torch(torch, m, torch.randn(2, 1, 13, 13),
+                     training=torch.onnx.TrainingMode.PRESERVE)
+    ops = [n.op_type for n in __import__("onnx").load_from_string(b).graph.node]
+    assert "Identity" in ops
+    em = ember.onnx.load(b)
+    assert {n for n, _ in em.named_buffers()} == {"bn.running_mean", "bn.running_var"}
+    assert sorted(em.state_dict()) == sorted(k for k in m.state_dict() if "num_batches" not in k)
+    x = np.random.default_rng(0).standard_normal((4, 1, 13, 13)).astype(np.float32)
+    em(x).sum().backward()
+    with ember.no_grad():
+        em.bn.weight += 1.0
+    np.testing.assert_array_equal(em.bn.running_var.data, np.ones(4, np.float32))
+    m.bn.weight.data += 1.0
+    assert_close(em(x), m(torch.tensor(x)))
+
+
 def test_resnet_block_forward_and_gradients():
     m = ResBlock().eval()
     b = export_torch(torch, m, torch.randn(2, 4, 6, 6), training=torch.onnx.TrainingMode.PRESERVE)
