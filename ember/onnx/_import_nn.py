@@ -4,7 +4,6 @@ an (N, C, 1, L) view, as ``ember.nn.Conv1d`` does).
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -41,7 +41,8 @@ def supported_ops() -> list:
 class NodeCtx:
     """What a converter knows about its node: ``op_type``, ``name``, ``attrs`` (dict),
     ``opset`` (default-domain version), ``n_outputs`` (outputs the node declares), ``inputs``
-    (input names, "" for an omitted optional one), ``module`` (the OnnxModule; ``training`` reads its mode at call time)."""
+    (input names, "" for an omitted optional one), ``module`` (the OnnxModule; ``training``
+    reads its mode at call time)."""
 
     __slots__ = ("op_type", "name", "attrs", "opset", "n_outputs", "inputs", "module")
 

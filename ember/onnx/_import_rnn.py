@@ -15,8 +15,7 @@ import numpy as np
 from .. import ops as _ops
 from ..functions import stack
 from ..ops import nn_rnn as _rnn
-from ..tensor import Tensor
-from ._import_registry import array, ints, register, tensor
+from ._import_registry import ints, register, tensor
 
 _DEFAULT_ACTS = {"LSTM": ["sigmoid", "tanh", "tanh"], "GRU": ["sigmoid", "tanh"],
                  "RNN": ["tanh"]}
