@@ -195,6 +195,31 @@ def test_clip_attr_and_inputs_and_misc():
     check(graph("Gelu", [("x", x)], opset=20, approximate="tanh"), x)
 
 
+@pytest.mark.parametrize("op,attrs", [
+    ("Elu", dict(alpha=0.3)), ("Selu", {}), ("Selu", dict(alpha=1.2, gamma=0.9)),
+    ("LeakyRelu", {}), ("LeakyRelu", dict(alpha=0.3)), ("HardSigmoid", dict(alpha=0.3)),
+    ("Softplus", {}), ("Reciprocal", {}), ("Floor", {}), ("Identity", {}),
+    ("Flatten", dict(axis=2)), ("Flatten", dict(axis=0)), ("Transpose", dict(perm=[2, 0, 1])),
+    ("Transpose", {}), ("ReduceL2", dict(axes=[1])), ("ReduceMin", dict(axes=[0, 2])),
+    ("ReduceProd", dict(axes=[1], keepdims=0)), ("ReduceLogSumExp", dict(axes=[2]))])
+def test_more_unary(op, attrs):
+    x = r(2, 3, 4) + (0.05 if op == "Reciprocal" else 0)
+    opset = 17
+    check(graph(op, [("x", x)], opset=opset, **attrs), x)
+
+
+@pytest.mark.parametrize("op", ["Max", "Min", "Sum", "Mean"])
+def test_variadic(op):
+    a, b, c = r(2, 3), r(3), r(2, 1)
+    check(graph(op, [("a", a), ("b", b), ("c", c)]), a, b, c)
+
+
+def test_prelu_and_tile():
+    x = r(2, 3, 4, 4)
+    check(graph("PRelu", [("x", x)], inits=[("s", r(3, 1, 1))]), x)
+    check(graph("Tile", [("x", x)], inits=[("t", np.array([1, 2, 1, 3], np.int64))]), x)
+
+
 @pytest.mark.parametrize("axis", [-1, 1])
 def test_layer_normalization(axis):
     x = r(2, 3, 4)
