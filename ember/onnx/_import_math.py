@@ -78,6 +78,8 @@ _unary("Reciprocal", lambda x: 1 / x, lambda x: 1 / x)
 _unary("Relu", lambda x: np.maximum(x, 0), lambda x: _ops.Relu.apply(x))
 _unary("Sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda x: _ops.Sigmoid.apply(x))
 _unary("Tanh", np.tanh, lambda x: _ops.Tanh.apply(x))
+_unary("Sin", np.sin, lambda x: _ops.Sin.apply(x))
+_unary("Cos", np.cos, lambda x: _ops.Cos.apply(x))
 _unary("Erf", lambda x: _special.Erf.forward(None, x), lambda x: _special.Erf.apply(x))
 for _t, _fn in (("Floor", "floor"), ("Ceil", "ceil"), ("Sign", "sign"), ("Round", "round")):
     _unary(_t, getattr(np, "rint" if _fn == "round" else _fn),
@@ -124,6 +126,16 @@ def _hard_sigmoid(n, x):
     dt = x.dtype
     y = x * np.asarray(n.get("alpha", 0.2), dt) + np.asarray(n.get("beta", 0.5), dt)
     return _ops.Clip.apply(y, dt.type(0), dt.type(1))
+
+
+@register("HardSwish")
+def _hard_swish(n, x):
+    """x * max(0, min(1, x / 6 + 1 / 2))."""
+    x = tensor(x)
+    dt = x.dtype
+    gate = _ops.Clip.apply(x * np.asarray(1 / 6, dt) + np.asarray(0.5, dt), dt.type(0),
+                           dt.type(1))
+    return x * gate
 
 
 def _check_gelu(n):

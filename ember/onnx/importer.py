@@ -30,7 +30,7 @@ from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from ._import_errors import OnnxImportError, UnsupportedOperatorError
 from ._import_proto import attributes, opset_of, read_model, to_array, value_info_shape
-from ._import_registry import OPS, NodeCtx
+from ._import_registry import OPS, NodeCtx, supported_ops
 
 _DOMAINS = ("", "ai.onnx")
 #: BatchNormalization inputs 3 and 4 (running mean and variance) are buffers, not parameters
@@ -65,6 +65,10 @@ class _Scope(Module):
 
     def forward(self, *args, **kwargs):
         raise TypeError("this is a parameter namespace of an OnnxModule, not a layer")
+
+    def extra_repr(self):
+        items = list(self._parameters.items()) + list(self._buffers.items())
+        return ", ".join(f"{k}: {tuple(v.shape)}" for k, v in items if v is not None)
 
 
 class OnnxModule(Module):
@@ -262,4 +266,5 @@ def _as_tensor(v):
     return v if isinstance(v, Tensor) else Tensor(np.asarray(v))
 
 
-__all__ = ["load", "OnnxModule", "UnsupportedOperatorError", "OnnxImportError"]
+__all__ = ["load", "OnnxModule", "UnsupportedOperatorError", "OnnxImportError",
+           "supported_ops"]

@@ -198,7 +198,7 @@ def test_clip_attr_and_inputs_and_misc():
 @pytest.mark.parametrize("op,attrs", [
     ("Elu", dict(alpha=0.3)), ("Selu", {}), ("Selu", dict(alpha=1.2, gamma=0.9)),
     ("LeakyRelu", {}), ("LeakyRelu", dict(alpha=0.3)), ("HardSigmoid", dict(alpha=0.3)),
-    ("Softplus", {}), ("Reciprocal", {}), ("Floor", {}), ("Identity", {}),
+    ("Softplus", {}), ("HardSwish", {}), ("Sin", {}), ("Cos", {}), ("Reciprocal", {}), ("Floor", {}), ("Identity", {}),
     ("Flatten", dict(axis=2)), ("Flatten", dict(axis=0)), ("Transpose", dict(perm=[2, 0, 1])),
     ("Transpose", {}), ("ReduceL2", dict(axes=[1])), ("ReduceMin", dict(axes=[0, 2])),
     ("ReduceProd", dict(axes=[1], keepdims=0)), ("ReduceLogSumExp", dict(axes=[2]))])
