@@ -213,11 +213,12 @@ def _batch_norm(n, x, scale, bias, mean, var):
     / sqrt(var + eps) + B with the running statistics. Training (``model.train()``): batch
     statistics, and the running statistics (buffers) are updated as PyTorch's BatchNorm does,
     r = momentum r + (1 - momentum) stat with the unbiased batch variance (ONNX's momentum is
-    the complement of PyTorch's)."""
+    the complement of PyTorch's). The module's mode decides, not the node's ``training_mode``
+    attribute (opset 14), as for Dropout."""
     x = tensor(x)
     eps = float(n.get("epsilon", 1e-5))
     momentum = float(n.get("momentum", 0.9))
-    training = n.training or bool(n.get("training_mode", 0))
+    training = n.training      # the module's mode, as for Dropout (not training_mode)
     if training:
         # running statistics are updated in place only when they are the module's buffers; a
         # graph that feeds them from parameters (PyTorch dedups an untrained BN's equal

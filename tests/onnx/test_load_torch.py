@@ -316,3 +316,24 @@ def test_train_mode_batchnorm_and_dropout_follow_torch():
     zero = yt == 0
     assert 0.3 < zero.mean() < 0.7
     np.testing.assert_allclose(yt[~zero], 2 * ref[~zero], rtol=1e-5, atol=1e-6)
+
+
+def test_training_mode_export_follows_the_module_mode():
+    """TrainingMode.TRAINING writes BatchNormalization(training_mode=1) with the running
+    statistics as extra outputs; the loaded module's eval()/train() still decide."""
+    import copy
+    m = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(),
+                            torch.nn.Linear(6, 2))
+    _randomize_bn(m[1])
+    m.train()
+    b = export_torch(torch, m, torch.randn(4, 8), training=torch.onnx.TrainingMode.TRAINING)
+    ref = copy.deepcopy(m)       # tracing the export ran a training step on m's statistics
+    em = ember.onnx.load(b)
+    x = torch.randn(10, 8)
+    ref.eval()
+    assert_close(em(x.numpy()), ref(x))
+    ref.train()
+    em.train()
+    assert_close(em(x.numpy()), ref(x))
+    assert_close(em.state_dict()["1.running_mean"], ref[1].running_mean)
+    assert_close(em.state_dict()["1.running_var"], ref[1].running_var)
