@@ -77,3 +77,9 @@ def test_gemm_softmax_layernorm_prelu():
           r(2, 3, 4))
     x = rng.uniform(0.2, 1.0, (2, 3, 2, 2)) * rng.choice([-1, 1], (2, 3, 2, 2))
     check(model("PRelu", x, [("a", r(3, 1, 1))]), x)
+
+
+def test_conv_transpose_with_crop_and_groups():
+    x = r(1, 4, 3, 3)
+    check(model("ConvTranspose", x, [("w", r(4, 1, 3, 2)), ("b", r(2))], group=2,
+                strides=[2, 1], pads=[3, 0, 1, 1], output_padding=[1, 0]), x)

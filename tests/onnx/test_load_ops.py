@@ -89,6 +89,18 @@ def test_conv_2d(kw):
     check(graph("Conv", [("x", x)], inits=[("w", w), ("b", b)], kernel_shape=[3, 2], **kw), x)
 
 
+@pytest.mark.parametrize("kw", [
+    dict(strides=[2, 2], output_shape=[10, 9]),
+    dict(strides=[2, 1], auto_pad="SAME_UPPER"),
+    dict(strides=[2, 2], auto_pad="SAME_LOWER", dilations=[1, 2]),
+    dict(strides=[1, 2], pads=[3, 0, 2, 1], output_padding=[0, 1]),   # pads > k - 1: a crop
+    dict(group=2, strides=[2, 2], pads=[1, 1, 0, 0])])
+def test_conv_transpose(kw):
+    x, w, b = r(2, 4, 4, 5), r(4, 6 // kw.get("group", 1), 3, 2), r(6 // kw.get("group", 1) *
+                                                                      kw.get("group", 1))
+    check(graph("ConvTranspose", [("x", x)], inits=[("w", w), ("b", b)], **kw), x)
+
+
 def test_conv_1d_without_bias():
     x, w = r(2, 3, 10), r(5, 3, 3)
     check(graph("Conv", [("x", x)], inits=[("w", w)], strides=[2], pads=[2, 1]), x)

@@ -337,3 +337,22 @@ def test_training_mode_export_follows_the_module_mode():
     assert_close(em(x.numpy()), ref(x))
     assert_close(em.state_dict()["1.running_mean"], ref[1].running_mean)
     assert_close(em.state_dict()["1.running_var"], ref[1].running_var)
+
+
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1, output_padding=1),
+                                dict(stride=2, groups=2, dilation=2), dict(stride=3, padding=2)])
+def test_conv_transpose_forward_and_gradients(kw):
+    m = torch.nn.ConvTranspose2d(4, 6, (3, 2), **kw).eval()
+    x = torch.randn(2, 4, 5, 4, requires_grad=True)
+    em = ember.onnx.load(export_torch(torch, m, x.detach()))
+    ex = ember.tensor(x.detach().numpy(), requires_grad=True)
+    y, ty = em(ex), m(x)
+    assert_close(y, ty)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    assert_close(ex.grad, x.grad, atol=1e-4)
+    assert_close(em.weight.grad, m.weight.grad, atol=1e-3, rtol=1e-4)
+    one = {k: v for k, v in kw.items()}
+    m1 = torch.nn.ConvTranspose1d(4, 6, 3, **one).eval()
+    x1 = torch.randn(3, 4, 7)
+    assert_close(ember.onnx.load(export_torch(torch, m1, x1[:1]))(x1.numpy()), m1(x1))
