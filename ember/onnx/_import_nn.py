@@ -302,6 +302,20 @@ def _batch_norm(n, x, scale, bias, mean, var):
     return y
 
 
+@register("InstanceNormalization")
+def _instance_norm(n, x, scale, bias):
+    """Per sample and channel over the spatial dims: (x - mean) / sqrt(var + eps) * scale + B
+    (biased variance)."""
+    x = tensor(x)
+    axes = tuple(range(2, x.ndim))
+    eps = np.asarray(float(n.get("epsilon", 1e-5)), x.dtype)
+    mean = x.mean(axes, keepdim=True)
+    d = x - mean
+    var = (d * d).mean(axes, keepdim=True)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return d / (var + eps).sqrt() * tensor(scale).reshape(shape) + tensor(bias).reshape(shape)
+
+
 def _check_layer_norm(n):
     if n.n_outputs > 1:
         n.unsupported("the Mean / InvStdDev outputs of LayerNormalization are not supported")

@@ -232,6 +232,21 @@ def test_prelu_and_tile():
     check(graph("Tile", [("x", x)], inits=[("t", np.array([1, 2, 1, 3], np.int64))]), x)
 
 
+def test_resize_nearest_and_instance_norm():
+    x = r(2, 3, 4, 5)
+    empty = np.zeros(0, np.float32)
+    check(graph("Resize", [("x", x)], inits=[("roi", empty),
+                                             ("s", np.array([1, 1, 2, 3], np.float32))]), x)
+    check(graph("Resize", [("x", x)], inits=[("roi", None), ("s", None),
+                                             ("z", np.array([2, 3, 12, 5], np.int64))],
+                mode="nearest", coordinate_transformation_mode="asymmetric",
+                nearest_mode="floor"), x)
+    check(graph("Upsample", [("x", x)], opset=9,
+                inits=[("s", np.array([1, 1, 2, 2], np.float32))]), x)
+    check(graph("InstanceNormalization", [("x", x)], inits=[("s", r(3)), ("b", r(3))],
+                epsilon=1e-3), x)
+
+
 @pytest.mark.parametrize("axis", [-1, 1])
 def test_layer_normalization(axis):
     x = r(2, 3, 4)

@@ -356,3 +356,30 @@ def test_conv_transpose_forward_and_gradients(kw):
     m1 = torch.nn.ConvTranspose1d(4, 6, 3, **one).eval()
     x1 = torch.randn(3, 4, 7)
     assert_close(ember.onnx.load(export_torch(torch, m1, x1[:1]))(x1.numpy()), m1(x1))
+
+
+class UpBlock(torch.nn.Module):
+    """InstanceNorm2d -> nearest 2x upsampling (Resize) -> 1x1 conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = torch.nn.InstanceNorm2d(3, affine=True)
+        self.conv = torch.nn.Conv2d(3, 2, 1)
+        with torch.no_grad():
+            self.norm.weight.uniform_(0.5, 1.5)
+            self.norm.bias.uniform_(-0.5, 0.5)
+
+    def forward(self, x):
+        y = torch.nn.functional.interpolate(self.norm(x), scale_factor=2, mode="nearest")
+        return self.conv(y)
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_instance_norm_and_nearest_upsampling(opset):
+    m = UpBlock().eval()
+    em = ember.onnx.load(export_torch(torch, m, torch.randn(2, 3, 4, 5), opset=opset))
+    x = torch.randn(3, 3, 4, 5)
+    assert_close(em(x.numpy()), m(x))
+    bilinear = torch.nn.Upsample(scale_factor=2, mode="bilinear")
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="Resize.*'linear'"):
+        ember.onnx.load(export_torch(torch, bilinear, torch.randn(1, 1, 2, 2)))
