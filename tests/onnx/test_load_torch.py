@@ -15,6 +15,10 @@ from tests.onnx._util import assert_close, export_torch, run_ort  # noqa: E402
 @pytest.fixture(autouse=True)
 def _torch_seed():
     torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)     # tiny models: a second thread only waits on a busy machine
+    yield
+    torch.set_num_threads(threads)
 
 
 def _mlp():
