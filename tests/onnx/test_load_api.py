@@ -176,3 +176,14 @@ def test_import_ember_does_not_import_onnx():
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))))
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_without_onnx_the_error_says_what_to_install():
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "import ember.onnx\n"
+            "try:\n    ember.onnx.load(b'x')\n"
+            "except ImportError as e:\n    assert \"pip install 'ember[onnx]'\" in str(e), e\n"
+            "else:\n    raise SystemExit('no ImportError')\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
