@@ -35,7 +35,7 @@ def _gemm(n, a, b, c=None):
     a, b = tensor(a), tensor(b)
     if ta:
         a = a.transpose(1, 0)
-    if tb and alpha == 1.0 and beta == 1.0 and (c is None or array(c).ndim == 1):
+    if tb and alpha == 1.0 and beta == 1.0 and (c is None or array(c).shape == b.shape[:1]):
         return _lay.Linear.apply(a, b, c)
     y = _ops.MatMul.apply(a, b.transpose(1, 0) if tb else b)
     if alpha != 1.0:

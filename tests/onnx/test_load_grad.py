@@ -72,6 +72,8 @@ def test_pooling_general_geometry(op, kw):
 def test_gemm_softmax_layernorm_prelu():
     check(model("Gemm", r(3, 4), [("b", r(3, 5)), ("c", r(4, 5))], transA=1, alpha=0.5,
                 beta=2.0), r(3, 4))
+    for c in (r(5), r(1), r(4, 1)):          # C broadcast: its gradient keeps its shape
+        check(model("Gemm", r(4, 3), [("b", r(5, 3)), ("c", c)], transB=1), r(4, 3))
     check(model("Softmax", r(2, 3, 4), opset=11, axis=1), r(2, 3, 4))
     check(model("LayerNormalization", r(2, 3, 4), [("s", r(3, 4)), ("b", r(3, 4))], axis=1),
           r(2, 3, 4))
