@@ -61,8 +61,46 @@ def test_cnn_roundtrip_and_finetune():
     assert losses[-1] < losses[0]
 
 
-def test_recurrent_roundtrip():
-    m = nn.LSTM(5, 7, bidirectional=True, batch_first=True)
+class _Res(nn.Module):
+    def __init__(self, c=4):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.head = nn.Linear(c * 6 * 6, 3)
+
+    def forward(self, x):
+        y = self.bn1(self.conv1(x)).relu()
+        y = (self.bn2(self.conv2(y)) + x).relu()
+        return self.head(y.flatten(1))
+
+
+def test_resnet_block_with_trained_statistics():
+    m = _Res()
+    rng = np.random.default_rng(0)
+    m.train()
+    for _ in range(3):                       # move the running statistics off 0 / 1
+        m(ember.tensor(rng.standard_normal((8, 4, 6, 6)).astype(np.float32)))
+    x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    em = _roundtrip(m, x)
+    # the same state_dict keys (BN statistics as buffers), so weights move between the two
+    assert sorted(em.state_dict()) == sorted(k for k in m.state_dict() if "num_batches" not in k)
+    x5 = rng.standard_normal((5, 4, 6, 6)).astype(np.float32)
+    _same(em(x5), m(ember.tensor(x5)))
+
+
+@pytest.mark.parametrize("act", [nn.PReLU(), nn.ELU(0.5), nn.LeakyReLU(0.2), nn.Softmax(1),
+                                 nn.Tanh(), nn.Sigmoid()])
+def test_activation_roundtrip(act):
+    m = nn.Sequential(nn.Linear(6, 5), act, nn.Linear(5, 3))
+    x = np.random.default_rng(0).standard_normal((2, 6)).astype(np.float32)
+    em = _roundtrip(m, x)
+    x4 = np.random.default_rng(1).standard_normal((4, 6)).astype(np.float32) * 2
+    _same(em(x4), m(ember.tensor(x4)))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_recurrent_roundtrip(kind):
+    m = getattr(nn, kind)(5, 7, bidirectional=True, batch_first=True)
     x = np.random.default_rng(0).standard_normal((2, 4, 5)).astype(np.float32)
     model = _Wrap(m)
     em = _roundtrip(model, x)
