@@ -1,0 +1,94 @@
+"""Checks run under mpirun by tests/distributed/test_mpi.py: ``python _worker.py TASK OUT``.
+Each rank writes what it computed to OUT/TASK-rank<r>.npz; the test compares."""
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ember  # noqa: E402
+import ember.distributed as dist  # noqa: E402
+from ember.nn.parallel import DistributedDataParallel  # noqa: E402
+
+import _models  # noqa: E402
+
+
+def collectives(rank, world):
+    out = {}
+    t = ember.tensor(np.array([1.0, 2.0, 3.0], np.float32) * (rank + 1))
+    dist.all_reduce(t)
+    out["sum"] = t.data.copy()
+    t = ember.tensor(np.array([rank, -rank], np.int64))
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    out["max"] = t.data.copy()
+    t = ember.tensor(np.full((2, 3), float(rank), np.float64))
+    w = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+    w.wait()
+    out["avg"] = t.data.copy()
+    t = ember.tensor(np.arange(6, dtype=np.float32).reshape(2, 3)[:, ::2] + 10 * rank)
+    dist.all_reduce(t)  # a non-contiguous view
+    out["strided"] = t.data.copy()
+    t = ember.tensor(np.full(4, rank + 5.0, np.float32))
+    dist.broadcast(t, src=world - 1)
+    out["bcast"] = t.data.copy()
+    parts = [ember.zeros(3) for _ in range(world)]
+    dist.all_gather(parts, ember.tensor(np.full(3, float(rank), np.float32)))
+    out["gather"] = np.stack([p.data for p in parts])
+    dist.barrier()
+    return out
+
+
+def equivalence(rank, world):
+    out = {}
+    for kind, build in (("mlp", _models.mlp), ("cnn", lambda: _models.cnn(sync=True))):
+        net = build()
+        model = DistributedDataParallel(net, bucket_cap_mb=0.001)  # several buckets
+        _models.train(model, kind, rank, world)
+        for k, v in _models.state(net).items():
+            out[f"{kind}/{k}"] = v
+    # no_sync: gradients stay local; the next synced backward averages the accumulated sum
+    net = _models.mlp()
+    model = DistributedDataParallel(net)
+    x = ember.tensor(np.full((4, 20), rank + 1.0, np.float32))
+    with model.no_sync():
+        model(x).sum().backward()
+    out["nosync_local"] = net[0].weight.grad.data.copy()
+    model(x).sum().backward()
+    out["nosync_synced"] = net[0].weight.grad.data.copy()
+    return out
+
+
+def stuck(rank, world):
+    """Rank 1 never joins the all_reduce: rank 0 must give up after its 2 s timeout."""
+    if rank == 1:
+        time.sleep(60)
+    dist.all_reduce(ember.tensor([1.0]))
+    return {}
+
+
+def killed(rank, world):
+    """Rank 1 dies in the middle of the job (no MPI_Finalize)."""
+    dist.barrier()
+    if rank == 1:
+        os._exit(3)
+    for _ in range(600):
+        dist.all_reduce(ember.tensor([1.0]))
+        time.sleep(0.1)
+    return {}
+
+
+def main():
+    task, outdir = sys.argv[1], sys.argv[2]
+    dist.init_process_group("mpi", timeout=float(os.environ.get("WORKER_TIMEOUT", 60)))
+    rank, world = dist.get_rank(), dist.get_world_size()
+    res = {"collectives": collectives, "equivalence": equivalence, "stuck": stuck,
+           "killed": killed}[task](rank, world)
+    np.savez(os.path.join(outdir, f"{task}-rank{rank}.npz"), **res)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
