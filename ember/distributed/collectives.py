@@ -79,7 +79,7 @@ class Work:
 
 
 def _array(tensor, what):
-    data = getattr(tensor, "data", tensor)
+    data = tensor if isinstance(tensor, np.ndarray) else getattr(tensor, "data", None)
     if not isinstance(data, np.ndarray):
         raise TypeError(f"{what}: expected an ember Tensor (or NumPy array) on the CPU, got "
                         f"{type(tensor).__name__}")

@@ -61,6 +61,42 @@ def equivalence(rank, world):
     return out
 
 
+def fit(rank, world, outdir):
+    """Model.fit under mpirun: batch 64 per rank, callbacks that write files, validation."""
+    from ember.train import CSVLogger, ModelCheckpoint
+    from ember.train.tensorboard import TensorBoard
+    (x, y), (xv, yv) = _models.fit_data()
+    model = _models.fit_model()
+    ember.manual_seed(7)
+    cbs = [CSVLogger(os.path.join(outdir, f"log-rank{rank}.csv")),
+           ModelCheckpoint(os.path.join(outdir, f"ckpt-rank{rank}-{{epoch}}.safetensors"),
+                           monitor="val_loss"),
+           TensorBoard(os.path.join(outdir, f"tb-rank{rank}"))]
+    hist = model.fit(x, y, batch_size=64, epochs=3, validation_data=(xv, yv), callbacks=cbs,
+                     verbose=1)  # distributed: detected from mpirun's environment
+    res = model.evaluate(xv, yv, batch_size=50, return_dict=True)
+    out = {k: np.array(v) for k, v in hist.history.items()}
+    out.update({f"eval_{k}": np.array(v) for k, v in res.items()})
+    out.update({f"w/{k}": v for k, v in _models.state(model).items()})
+    return out
+
+
+def killed_fit(rank, world, outdir):
+    """fit with a checkpoint per epoch; rank 1 dies (os._exit, no MPI_Finalize) in epoch 3."""
+    from ember.train import Callback, ModelCheckpoint
+    (x, y), _ = _models.fit_data()
+    model = _models.fit_model()
+
+    class Die(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if rank == 1 and model._epoch == 2 and batch == 1:
+                os._exit(3)
+
+    ckpt = ModelCheckpoint(os.path.join(outdir, "last.safetensors"), monitor="loss")
+    model.fit(x, y, batch_size=64, epochs=6, callbacks=[ckpt, Die()], verbose=0)
+    return {}
+
+
 def stuck(rank, world):
     """Rank 1 never joins the all_reduce: rank 0 must give up after its 2 s timeout."""
     if rank == 1:
@@ -81,12 +117,14 @@ def killed(rank, world):
 
 
 def main():
-    task, outdir = sys.argv[1], sys.argv[2]
+    tasks, outdir = sys.argv[1].split(","), sys.argv[2]
     dist.init_process_group("mpi", timeout=float(os.environ.get("WORKER_TIMEOUT", 60)))
     rank, world = dist.get_rank(), dist.get_world_size()
-    res = {"collectives": collectives, "equivalence": equivalence, "stuck": stuck,
-           "killed": killed}[task](rank, world)
-    np.savez(os.path.join(outdir, f"{task}-rank{rank}.npz"), **res)
+    for task in tasks:
+        fn = {"collectives": collectives, "equivalence": equivalence, "stuck": stuck,
+              "killed": killed, "fit": fit, "killed_fit": killed_fit}[task]
+        res = fn(rank, world, outdir) if task in ("fit", "killed_fit") else fn(rank, world)
+        np.savez(os.path.join(outdir, f"{task}-rank{rank}.npz"), **res)
     dist.destroy_process_group()
 
 
