@@ -1,6 +1,7 @@
 """Checks run under mpirun by tests/distributed/test_mpi.py: ``python _worker.py TASK OUT``.
 Each rank writes what it computed to OUT/TASK-rank<r>.npz; the test compares."""
 import os
+import signal
 import sys
 import time
 
@@ -82,7 +83,7 @@ def fit(rank, world, outdir):
 
 
 def killed_fit(rank, world, outdir):
-    """fit with a checkpoint per epoch; rank 1 dies (os._exit, no MPI_Finalize) in epoch 3."""
+    """fit with a checkpoint per epoch; rank 1 is killed (SIGKILL) in epoch 3."""
     from ember.train import Callback, ModelCheckpoint
     (x, y), _ = _models.fit_data()
     model = _models.fit_model()
@@ -90,11 +91,41 @@ def killed_fit(rank, world, outdir):
     class Die(Callback):
         def on_train_batch_end(self, batch, logs=None):
             if rank == 1 and model._epoch == 2 and batch == 1:
-                os._exit(3)
+                os.kill(os.getpid(), signal.SIGKILL)
 
     ckpt = ModelCheckpoint(os.path.join(outdir, "last.safetensors"), monitor="loss")
     model.fit(x, y, batch_size=64, epochs=6, callbacks=[ckpt, Die()], verbose=0)
     return {}
+
+
+CONFIG = """
+[data]
+dataset = "fashion_mnist"
+layout = "flat"
+
+[[model.layers]]
+type = "Linear"
+in_features = 784
+out_features = 10
+
+[solver]
+optimizer = "sgd"
+base_lr = 0.1
+batch_size = 256
+max_epochs = 1
+snapshot = 1
+run_dir = "{run_dir}"
+"""
+
+
+def cli(rank, world, outdir):
+    """``ember train`` under mpirun (distributed detected): rank 0 writes the run folder."""
+    from ember.cli import main
+    cfg = os.path.join(outdir, f"tiny-rank{rank}.toml")
+    with open(cfg, "w") as f:
+        f.write(CONFIG.format(run_dir=os.path.join(outdir, "runs")))
+    code = main(["train", cfg, "--quiet"])
+    return {"code": np.array(code)}
 
 
 def stuck(rank, world):
@@ -122,8 +153,9 @@ def main():
     rank, world = dist.get_rank(), dist.get_world_size()
     for task in tasks:
         fn = {"collectives": collectives, "equivalence": equivalence, "stuck": stuck,
-              "killed": killed, "fit": fit, "killed_fit": killed_fit}[task]
-        res = fn(rank, world, outdir) if task in ("fit", "killed_fit") else fn(rank, world)
+              "killed": killed, "fit": fit, "killed_fit": killed_fit, "cli": cli}[task]
+        res = fn(rank, world, outdir) if task in ("fit", "killed_fit", "cli") else \
+            fn(rank, world)
         np.savez(os.path.join(outdir, f"{task}-rank{rank}.npz"), **res)
     dist.destroy_process_group()
 
