@@ -11,7 +11,6 @@ import pytest
 import ember
 import ember.distributed as dist
 import ember.nn as nn
-import ember.nn.functional as F
 from ember.autograd import engine, gradcheck
 from ember.ops.nn_sync_bn import SyncBatchNormTrain
 
