@@ -98,6 +98,21 @@ def killed_fit(rank, world, outdir):
     return {}
 
 
+def raises(rank, world, outdir):
+    """An exception in fit on rank 1 only (rank 0 would wait for its gradients)."""
+    from ember.train import Callback
+    (x, y), _ = _models.fit_data()
+    model = _models.fit_model()
+
+    class Boom(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if rank == 1 and batch == 1:
+                raise ValueError("boom on rank 1")
+
+    model.fit(x, y, batch_size=64, epochs=2, callbacks=[Boom()], verbose=0)
+    return {}
+
+
 CONFIG = """
 [data]
 dataset = "fashion_mnist"
@@ -142,8 +157,8 @@ def main():
     rank, world = dist.get_rank(), dist.get_world_size()
     for task in tasks:
         fn = {"collectives": collectives, "equivalence": equivalence, "stuck": stuck,
-              "fit": fit, "killed_fit": killed_fit, "cli": cli}[task]
-        res = fn(rank, world, outdir) if task in ("fit", "killed_fit", "cli") else \
+              "fit": fit, "killed_fit": killed_fit, "cli": cli, "raises": raises}[task]
+        res = fn(rank, world, outdir) if task in ("fit", "killed_fit", "cli", "raises") else \
             fn(rank, world)
         np.savez(os.path.join(outdir, f"{task}-rank{rank}.npz"), **res)
     dist.destroy_process_group()

@@ -155,3 +155,13 @@ def test_stuck_peer_times_out_with_clear_error(tmp_path):
     assert p.returncode != 0
     assert seconds < 40
     assert "did not complete within 2 s" in p.stderr, p.stderr[-2000:]
+
+
+def test_exception_on_one_rank_ends_the_job(tmp_path):
+    """fit raises on rank 1 only: the job must end at once with the error and the rank, not
+    leave rank 0 waiting in the gradient all-reduce (worker timeout 60 s)."""
+    p, seconds = launch("raises", tmp_path, timeout=90)
+    assert p.returncode != 0
+    assert seconds < 40
+    assert "rank 1 of 2: fit failed with ValueError: boom on rank 1" in p.stderr, \
+        p.stderr[-2000:]
