@@ -32,6 +32,10 @@ BENCHES = {
             ["--repeats", "7", "--lm-steps", "10"],
             "Issue 14 goals: LSTM layer forward + backward at most 1.5x PyTorch's time; char-LM "
             "training steps/s recorded side by side."),
+    "distributed": ("Data-parallel training on MPI: scaling and overlap", "bench_distributed.py",
+                    ["--steps", "30"],
+                    "Issue 16: images/s with 1 and 2 processes (1 BLAS thread each) and the "
+                    "fraction of the gradient all-reduce hidden behind backward."),
 }
 
 

@@ -220,6 +220,12 @@ class Tensor:
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after a backward has added its gradient to this leaf's
+        ``.grad`` (PyTorch's name). Returns a handle with ``.remove()``."""
+        from .autograd.engine import register_post_accumulate_grad_hook
+        return register_post_accumulate_grad_hook(self, hook)
+
     def retain_grad(self):
         """Keep ``.grad`` on a non-leaf tensor after backward (leaves always keep it)."""
         if self._ctx is None:

@@ -1,7 +1,14 @@
 """Reverse-mode automatic differentiation: walk the recorded graph from the output back to the
 leaves, multiplying each node's local gradient by the upstream gradient (its backward rule) and
 summing the contributions that reach a tensor along different paths.
+
+Two extension points for code that acts on finished gradients (data-parallel training starts
+its all-reduce in them): ``register_post_accumulate_grad_hook(leaf, hook)`` runs ``hook(leaf)``
+right after a leaf's ``.grad`` received this backward's gradient, and ``queue_callback(fn)``
+(called during a backward, e.g. from such a hook) runs ``fn()`` once when the walk is done.
 """
+import threading
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -9,6 +16,46 @@ from ..tensor import Tensor
 _FREED = ("Trying to backward through the graph a second time (its saved values were freed by "
           "the first backward). Pass retain_graph=True to the first backward() if you need to "
           "backward through the same graph again.")
+
+
+_post_hooks = {}          # id(leaf) -> [hook(leaf)], run after the leaf's .grad is updated
+_local = threading.local()  # .callbacks: fns queued by the running backward of this thread
+
+
+class _PostHookHandle:
+    def __init__(self, key, hook):
+        self.key, self.hook = key, hook
+
+    def remove(self):
+        hooks = _post_hooks.get(self.key)
+        if hooks is not None and self.hook in hooks:
+            hooks.remove(self.hook)
+            if not hooks:
+                del _post_hooks[self.key]
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """Run ``hook(tensor)`` after each backward has added its gradient to ``tensor.grad``
+    (a leaf; PyTorch's ``Tensor.register_post_accumulate_grad_hook``). Returns a handle with
+    ``.remove()``; the hook also goes when the tensor is garbage-collected."""
+    import weakref
+    if not tensor.requires_grad or tensor._ctx is not None:
+        raise RuntimeError("post-accumulate-grad hooks go on leaf tensors that require grad")
+    key = id(tensor)
+    if key not in _post_hooks:
+        _post_hooks[key] = []
+        weakref.finalize(tensor, _post_hooks.pop, key, None)
+    _post_hooks[key].append(hook)
+    return _PostHookHandle(key, hook)
+
+
+def queue_callback(fn):
+    """Run ``fn()`` when the backward pass that is running now has finished walking the graph
+    (after every leaf's ``.grad`` is written). Only valid during a backward."""
+    cbs = getattr(_local, "callbacks", None)
+    if cbs is None:
+        raise RuntimeError("queue_callback: no backward pass is running in this thread")
+    cbs.append(fn)
 
 
 def _topological_order(roots):
@@ -56,6 +103,22 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     With ``capture`` (a list of tensors), their gradients are returned instead and no ``.grad`` is
     touched (``ember.autograd.grad``).
     """
+    outer = getattr(_local, "callbacks", None)
+    _local.callbacks = []
+    try:
+        result = _run(roots, root_grads, retain_graph, capture)
+        # callbacks may queue more callbacks (PyTorch allows it): run until none is left
+        cbs = _local.callbacks
+        i = 0
+        while i < len(cbs):
+            cbs[i]()
+            i += 1
+    finally:
+        _local.callbacks = outer
+    return result
+
+
+def _run(roots, root_grads, retain_graph, capture):
     order = _topological_order(roots)
     grads = {}
     for r, g in zip(roots, root_grads):
@@ -81,6 +144,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         if ctx is None:  # a leaf
             if captured is None:
                 _accumulate(t, g, id(g) in foreign)
+                if _post_hooks and id(t) in _post_hooks:
+                    for hook in tuple(_post_hooks[id(t)]):
+                        hook(t)
             continue
         parents = ctx.parents
         if parents is None:

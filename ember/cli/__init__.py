@@ -43,7 +43,9 @@ TRAIN_HELP = """Train from a TOML config with three sections:
           device = cpu, run_dir (default runs/), tensorboard (default true: TensorBoard logs in
           the run folder), doctor (default false: watch training with the training doctor and
           write its findings and activation histograms to TensorBoard), jit (default false:
-          compile the train step with ember.jit).
+          compile the train step with ember.jit), distributed (default: true when
+          started by mpirun -n N > 1: data-parallel on N processes, batch_size per process,
+          rank 0 writes the run folder; see README "Many machines (MPI)").
 
 Every key and value is checked before training starts; a mistake is reported with its line
 and the allowed values.
@@ -106,7 +108,7 @@ def main(argv=None):
             print("ember train: out of memory building or training the model; use smaller "
                   "layers or a smaller batch_size", file=sys.stderr)
             return 1
-        if args.quiet:
+        if args.quiet and (report.get("processes", 1) == 1 or report.get("run_dir")):
             print(f"final test accuracy: {report['test_accuracy']:.4f}")
         return 0
     if args.command == "doctor":

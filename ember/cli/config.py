@@ -54,7 +54,7 @@ SOLVER_KEYS = {
     "nesterov": None, "weight_decay": None, "batch_size": None, "max_epochs": None,
     "test_interval": None, "snapshot": None, "snapshot_prefix": None, "resume": None,
     "seed": None, "device": ("cpu",), "run_dir": None, "loss": ("cross_entropy",),
-    "tensorboard": None, "doctor": None, "jit": None,
+    "tensorboard": None, "doctor": None, "jit": None, "distributed": None,
 }
 TOP_KEYS = ("data", "model", "solver")
 LAYER_META = ("type", "lr_mult", "decay_mult")
@@ -66,7 +66,8 @@ DEFAULTS = {
                "nesterov": False, "weight_decay": 0.0, "batch_size": 64, "max_epochs": 1,
                "test_interval": 1, "snapshot": 0, "snapshot_prefix": "snapshot", "resume": None,
                "seed": 0, "device": "cpu", "run_dir": "runs", "loss": "cross_entropy",
-               "tensorboard": True, "doctor": False, "jit": False},
+               "tensorboard": True, "doctor": False, "jit": False,
+               "distributed": None},  # None: data-parallel when started by mpirun -n N>1
 }
 
 
@@ -186,8 +187,8 @@ def _check_numbers(path, lines, cfg):
                                            and v >= 0 for v in sv):
         raise _err(path, lines, "solver", "stepvalues",
                    f"got {sv!r}; expected a list of iteration numbers (integers >= 0)")
-    for flag in ("nesterov", "tensorboard", "doctor", "jit"):
-        if not isinstance(s[flag], bool):
+    for flag in ("nesterov", "tensorboard", "doctor", "jit", "distributed"):
+        if not isinstance(s[flag], bool) and not (flag == "distributed" and s[flag] is None):
             raise _err(path, lines, "solver", flag, f"got {s[flag]!r}; expected true or false")
     if s["nesterov"] and (s["optimizer"] != "sgd" or s["momentum"] <= 0):
         raise _err(path, lines, "solver", "nesterov",

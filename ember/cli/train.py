@@ -9,6 +9,11 @@ progress, evaluate on the test split, and leave a run folder behind:
                            tensorboard = false in [solver] turns them off
         snapshot_e<N>.safetensors   every ``snapshot`` epochs, and the final weights
         report.json / report.txt    final test loss and accuracy, timings
+
+Under ``mpirun -n N`` (or with ``distributed = true`` in [solver]) every process runs this
+same function data-parallel (``Model.fit(distributed=True)``): ``batch_size`` is per process,
+the test evaluation is shared by all ranks, and only rank 0 prints, creates the run folder
+and writes snapshots, logs and reports.
 """
 import json
 import math
@@ -161,20 +166,32 @@ def run(config_path, verbose=1, overrides=None):
     opt = make_optimizer(param_groups(net, mults, solver), solver)
     model.compile(optimizer=opt, loss=solver["loss"], metrics=["accuracy"])
 
+    from ..train.distributed import wanted
+    distributed = wanted(solver["distributed"])
+    world, main = 1, True
+    if distributed:
+        from .. import distributed as dist
+        if not dist.is_initialized():
+            dist.init_process_group("mpi")
+        world, main = dist.get_world_size(), dist.get_rank() == 0
+        verbose = verbose if main else 0
     initial_epoch = 0
     if solver["resume"]:
         initial_epoch = model.load(solver["resume"])
         if verbose:
             print(f"resumed from {solver['resume']} at epoch {initial_epoch}")
-    run_dir = _new_run_dir(solver["run_dir"], os.path.splitext(os.path.basename(config_path))[0])
-    shutil.copyfile(config_path, os.path.join(run_dir, "config.toml"))
-    # snapshot_prefix may name sub-folders of the run folder (checked to stay inside it): made
-    # now, so a snapshot never fails after an epoch of training
-    prefix_dir = os.path.dirname(os.path.join(run_dir, solver["snapshot_prefix"]))
-    os.makedirs(prefix_dir, exist_ok=True)
+    run_dir = None
+    if main:  # rank 0 writes every file of the run
+        run_dir = _new_run_dir(solver["run_dir"],
+                               os.path.splitext(os.path.basename(config_path))[0])
+        shutil.copyfile(config_path, os.path.join(run_dir, "config.toml"))
+        # snapshot_prefix may name sub-folders of the run folder (checked to stay inside it):
+        # made now, so a snapshot never fails after an epoch of training
+        prefix_dir = os.path.dirname(os.path.join(run_dir, solver["snapshot_prefix"]))
+        os.makedirs(prefix_dir, exist_ok=True)
 
-    steps_per_epoch = math.ceil(len(xtr) * (1 - cfg["data"]["validation_split"]) /
-                                solver["batch_size"])
+    n_train = int(len(xtr) * (1 - cfg["data"]["validation_split"]))  # fit's cut
+    steps_per_epoch = math.ceil(math.ceil(n_train / world) / solver["batch_size"])
     factor = lr_factor(solver, steps_per_epoch * solver["max_epochs"])
     # per-group base rates from the config: after a resume the optimizer's lr is already decayed
     base = [g["lr"] for g in param_groups(net, mults, solver)]
@@ -197,21 +214,24 @@ def run(config_path, verbose=1, overrides=None):
             logs["lr"] = opt.param_groups[0]["lr"]
 
     class Snapshot(Callback):
+        rank_zero_only = True
+
         def on_epoch_end(self, epoch, logs=None):
             k = solver["snapshot"]
             if k and (epoch + 1) % k == 0:
                 model.save(os.path.join(run_dir, f"{solver['snapshot_prefix']}_e{epoch + 1}"
                                                  ".safetensors"))
 
-    callbacks = [LambdaCallback(on_train_batch_begin=set_lr), TestEval(), Snapshot(),
-                 CSVLogger(os.path.join(run_dir, "metrics.csv"))]
-    tb_dir = os.path.join(run_dir, "tensorboard")
-    if solver["tensorboard"]:
+    callbacks = [LambdaCallback(on_train_batch_begin=set_lr), TestEval()]
+    if main:
+        callbacks += [Snapshot(), CSVLogger(os.path.join(run_dir, "metrics.csv"))]
+    tb_dir = os.path.join(run_dir or ".", "tensorboard")
+    if solver["tensorboard"] and main:
         from ..train.tensorboard import TensorBoard
         hparams = {k: solver[k] for k in ("optimizer", "base_lr", "lr_policy", "momentum",
                                           "weight_decay", "batch_size", "seed")}
         callbacks.append(TensorBoard(tb_dir, histogram_freq=1, hparams=hparams))
-    if solver["doctor"]:
+    if solver["doctor"] and main:
         from ..diagnose.doctor import DoctorCallback
         callbacks.append(DoctorCallback(report=bool(verbose), verbose=bool(verbose),
                                         tensorboard=os.path.join(tb_dir, "doctor")
@@ -219,15 +239,20 @@ def run(config_path, verbose=1, overrides=None):
     t0 = time.perf_counter()
     hist = model.fit(xtr, ytr, batch_size=solver["batch_size"], epochs=solver["max_epochs"],
                      validation_split=cfg["data"]["validation_split"], callbacks=callbacks,
-                     initial_epoch=initial_epoch, verbose=verbose, jit=solver["jit"])
+                     initial_epoch=initial_epoch, verbose=verbose, jit=solver["jit"],
+                     distributed=distributed)
     train_time = time.perf_counter() - t0
-    model.save(os.path.join(run_dir, "final.safetensors"))
-    test = model.evaluate(xte, yte, batch_size=512, return_dict=True)
-    report = {"config": os.path.abspath(config_path), "run_dir": os.path.abspath(run_dir),
+    if main:
+        model.save(os.path.join(run_dir, "final.safetensors"))
+    test = model.evaluate(xte, yte, batch_size=512, return_dict=True)  # all ranks share it
+    report = {"config": os.path.abspath(config_path),
+              "run_dir": os.path.abspath(run_dir) if main else None, "processes": world,
               "dataset": cfg["data"]["dataset"], "epochs": solver["max_epochs"],
               "train_seconds": round(train_time, 2), "test_loss": test["loss"],
               "test_accuracy": test["accuracy"],
               "history": {k: [float(x) for x in v] for k, v in hist.history.items()}}
+    if not main:
+        return report
     with open(os.path.join(run_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
     text = (f"dataset {report['dataset']}, {solver['max_epochs']} epochs in {train_time:.1f} s\n"

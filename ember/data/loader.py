@@ -44,13 +44,15 @@ class DataLoader:
     applied to the first field of every batch (batch-wise when it supports it);
     ``batch_transform`` to the whole batch tuple (e.g. ``Mixup``: ``(x, y) -> (x', y')``).
     Shuffling draws from ember's global generator (or ``generator``), so it repeats
-    under ``ember.manual_seed``. With ``num_workers > 0`` batches are prepared ahead in
+    under ``ember.manual_seed``. ``sampler`` (an iterable of dataset indices with ``len``,
+    e.g. ``DistributedSampler``; exclusive with ``shuffle``) chooses the order instead.
+    With ``num_workers > 0`` batches are prepared ahead in
     background threads, in order, each worker with its own forked generator.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
                  num_workers=0, transform=None, prefetch_factor=2, generator=None, as_numpy=False,
-                 batch_transform=None):
+                 batch_transform=None, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or \
                 batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
@@ -58,7 +60,11 @@ class DataLoader:
             raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
         if prefetch_factor < 1:
             raise ValueError(f"DataLoader: prefetch_factor must be >= 1, got {prefetch_factor}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive (the "
+                             "sampler decides the order; DistributedSampler shuffles itself)")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -71,10 +77,15 @@ class DataLoader:
         self.batch_transform = batch_transform
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _batch_indices(self):
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), np.int64)
+            n = len(order)
+            stop = n // self.batch_size * self.batch_size if self.drop_last else n
+            return [order[i:i + self.batch_size] for i in range(0, stop, self.batch_size)]
         n = len(self.dataset)
         order = current_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
         stop = len(self) * self.batch_size

@@ -11,4 +11,6 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
 from .module import Identity, Module, ModuleDict, ModuleList, RemovableHandle, Sequential
 from .parameter import Parameter
 from .conv1d import AdaptiveAvgPool1d, Conv1d, MaxPool1d
+from .sync_batchnorm import SyncBatchNorm
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, RNNBase
+from . import parallel  # noqa: E402 (DistributedDataParallel; needs the layers above)

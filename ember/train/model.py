@@ -20,6 +20,7 @@ from ..io import load as _load
 from ..io import save as _save
 from ..nn.module import Module, Sequential as _NNSequential
 from ..tensor import Tensor
+from . import distributed as _dist
 from . import inputs as _inputs
 from . import losses as _losses
 from . import metrics as _metrics
@@ -140,9 +141,9 @@ class Model(Module):
             xa = xa.astype(np.float32)
         return TensorDataset(xa, ya), len(xa), True
 
-    def _loader(self, data, batch_size, shuffle):
+    def _loader(self, data, batch_size, shuffle, sampler=None):
         loader = data if isinstance(data, DataLoader) else \
-            DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+            DataLoader(data, batch_size=batch_size, shuffle=shuffle, sampler=sampler)
         dev = self._device()
         return loader if dev is None else _OnDevice(loader, dev)
 
@@ -199,11 +200,14 @@ class Model(Module):
     # ---- fit ---------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            jit=False):
+            jit=False, distributed=None):
         """Train for ``epochs`` (counting from ``initial_epoch``); returns a History whose
         ``history`` dict holds per-epoch loss, metrics and their ``val_`` versions.
         ``jit=True`` compiles the train step with ``ember.jit`` (traced on the first batch of
         each shape, replayed after; what cannot be traced runs eagerly with one warning).
+        ``distributed=True`` trains data-parallel on the processes of an MPI job (``None``:
+        when started by ``mpirun -n N``, N > 1); ``batch_size`` is then per process and only
+        rank 0 prints and writes files (see :mod:`ember.train.distributed`).
 
         Inputs are checked before anything changes (see :mod:`ember.train.inputs`): arrays
         whole up front, a Dataset / DataLoader batch by batch before each batch's step."""
@@ -236,6 +240,9 @@ class Model(Module):
             data, val = TensorDataset(xs[:cut], ys[:cut]), TensorDataset(xs[cut:], ys[cut:])
             val_scanned = True
         self.batch_size = batch_size
+        dctx = _dist.fit_context(self, distributed, jit)
+        if dctx is not None:
+            verbose, callbacks = dctx.verbose(verbose), dctx.callbacks(callbacks)
         if jit:
             from ..graph.jit import jit as _jit
             self.__dict__["_jit_step"] = _jit(self._tensor_step)
@@ -277,7 +284,8 @@ class Model(Module):
         try:
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
-                loader = self._loader(data, self.batch_size, shuffle)
+                loader = self._loader(data, self.batch_size, shuffle) if dctx is None else \
+                    dctx.train_loader(data, self.batch_size, shuffle, epoch)
                 steps = len(loader)
                 if steps == 0:
                     raise ValueError(f"fit: the data gives no batches ({n} samples, batch size "
@@ -298,6 +306,8 @@ class Model(Module):
                         first = False
                     if not scanned:
                         self._check_batch(xb, yb, where, step)
+                    if dctx is not None:
+                        dctx.before_step()
                     lv, out = self.train_step(xb, yb)
                     watch.update(lv, where)
                     nb = len(xb)
@@ -310,8 +320,12 @@ class Model(Module):
                     logs.update({m.name: m.result() for m in self.metric_objs})
                     cbs.on_train_batch_end(step, {"loss": lv})
                     bar.batch_end(step + 1, logs)
+                    if dctx is not None:  # every rank stops at the same step
+                        self.stop_training = dctx.any(self.stop_training)
                     if self.stop_training:
                         break
+                if dctx is not None:
+                    logs = dctx.epoch_logs(total, count, self.metric_objs)
                 if val is not None:
                     vals = self._evaluate(val, self.batch_size, checked=val_scanned)
                     logs.update({"val_" + k: v for k, v in vals.items()})
@@ -320,7 +334,13 @@ class Model(Module):
                 bar.epoch_end(logs, done)
                 if self.stop_training:
                     break
+        except BaseException as e:
+            if dctx is not None:
+                dctx.fail(e)
+            raise
         finally:
+            if dctx is not None:
+                dctx.close()
             # also on errors, so callbacks release what they hold (files, forward hooks)
             cbs.on_train_end()
         return history
@@ -357,8 +377,11 @@ class Model(Module):
         for m in self.metric_objs:
             m.reset()
         total, count = 0.0, 0
+        group = _dist.eval_group()  # several processes: each evaluates its part, then sum
+        loader, shared = (self._loader(data, batch_size, False), False) if group is None \
+            else _dist.eval_loader(self, data, batch_size, group)
         with no_grad():
-            for step, batch in enumerate(self._loader(data, batch_size, False)):
+            for step, batch in enumerate(loader):
                 xb, yb = batch[0], batch[1]
                 if not checked:
                     _inputs.check_finite(_inputs.as_array(xb), f"evaluation batch {step}: x")
@@ -372,13 +395,20 @@ class Model(Module):
                 for m in self.metric_objs:
                     m.update(out.data, yb.data)
         self.train(was)
+        metrics = self.metric_objs
+        if shared:
+            metrics = _dist.reduce_metrics(metrics, group)
+            total, count = _dist.reduce_loss(total, count, group)
+            total *= count
         res = {"loss": total / max(count, 1)}
-        res.update({m.name: m.result() for m in self.metric_objs})
+        res.update({m.name: m.result() for m in metrics})
         return res
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
         """Loss and metrics on the given data: ``[loss, metric1, ...]`` (a float when there are
-        no metrics), or a dict with ``return_dict=True``."""
+        no metrics), or a dict with ``return_dict=True``. With a process group of several
+        ranks (``ember.distributed``), every rank must call it: each evaluates its part of
+        the data and the results are summed over the ranks."""
         if self.loss_fn is None:
             raise RuntimeError("call model.compile(...) before evaluate")
         batch_size = _inputs.check_batch_size(batch_size, "evaluate")
