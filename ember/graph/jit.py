@@ -33,6 +33,8 @@ from .autodiff import gradients
 from .executor import Executable, State
 from .ir import Graph
 from .passes import ALL
+from .codegen import Unsupported
+from .replay import MISS, generate
 
 _UNTRACEABLE = ("item", "__bool__", "__float__", "__int__", "__index__", "__repr__", "__str__",
                 "__format__", "tolist", "numpy", "__array__")
@@ -133,8 +135,18 @@ class _Compiled:
         self.events = events              # [("zero_grad"|"step", obj, kwargs) | ("graph",)]
         self.grad_targets = grad_targets  # tensors whose .grad the traced backward filled
         self.state = State()
+        self.fast = None                  # the generated replay (``replay.generate``)
+        self.source = None
 
     def __call__(self, args):
+        if self.fast is not None:
+            r = self.fast(*args)
+            if r is not MISS:
+                return r
+        return self.interpret(args)
+
+    def interpret(self, args):
+        """The replay by the graph executor (closures), when no generated code applies."""
         results = None
         for ev in self.events:
             if ev[0] == "graph":
@@ -199,12 +211,14 @@ def _rebuild(s, results):
 class JitFunction:
     """A function compiled per input signature; call it like the function."""
 
-    def __init__(self, fn, passes=ALL):
+    def __init__(self, fn, passes=ALL, codegen=True):
         self.fn = fn
         self.passes = tuple(passes)
+        self.codegen = codegen
         self._compiled: dict = {}
         self._warned = set()
         self._mods = None
+        self._last = None  # the generated replay used last: tried first (its guard is cheap)
         functools.update_wrapper(self, fn)
 
     def signature(self, args, kwargs):
@@ -218,6 +232,11 @@ class JitFunction:
             (k, _key_of(v)) for k, v in kwargs.items())), grad_mode._enabled, flags)
 
     def __call__(self, *args, **kwargs):
+        last = self._last
+        if last is not None and not kwargs:
+            r = last(*args)
+            if r is not MISS:
+                return r
         key = self.signature(args, kwargs)
         entry = self._compiled.get(key)
         if entry is None:
@@ -226,6 +245,8 @@ class JitFunction:
             return out
         if entry == "eager":
             return self.fn(*args, **kwargs)
+        if entry.fast is not None:
+            self._last = entry.fast
         return entry(args)
 
     # ---- tracing
@@ -391,11 +412,22 @@ class JitFunction:
                     fetches.append(gv)
         fed = [n.outputs[0] for n in g.nodes if n.kind == "placeholder"]
         exe = Executable(g, fetches, targets, fed, self.passes)
-        return _Compiled(exe, arg_slots, structure, events, grad_targets)
+        compiled = _Compiled(exe, arg_slots, structure, events, grad_targets)
+        if self.codegen:
+            mods = list(self._mods or []) + [m for top in _modules_of(lambda: None, args)
+                                             for m in top.modules()]
+            try:
+                compiled.fast, compiled.source, _ = generate(
+                    exe, arg_slots, structure, events, grad_targets, args, mods,
+                    f"<ember.jit {self.fn.__qualname__}>")
+            except Unsupported:
+                pass  # the executor's replay (a node kind the generator does not write)
+        return compiled
 
 
-def jit(fn=None, *, passes=ALL):
-    """Compile ``fn`` per input signature (``@ember.jit`` or ``ember.jit(fn, passes=...)``)."""
+def jit(fn=None, *, passes=ALL, codegen=True):
+    """Compile ``fn`` per input signature (``@ember.jit`` or ``ember.jit(fn, passes=...)``).
+    ``codegen=False`` replays through the graph executor instead of generated code."""
     if fn is None:
-        return lambda f: JitFunction(f, passes)
-    return JitFunction(fn, passes)
+        return lambda f: JitFunction(f, passes, codegen)
+    return JitFunction(fn, passes, codegen)
