@@ -55,7 +55,9 @@ class Emitter:
 
     def __init__(self):
         self.lines: list[str] = []
-        self.ns: dict = {"np": np, "new": _new, "asarray": np.asarray, "nd": np.ndarray}
+        import math
+        self.ns: dict = {"np": np, "new": _new, "asarray": np.asarray, "nd": np.ndarray,
+                         "misfinite": math.isfinite}
         for name in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum",
                      "negative", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "matmul",
                      "greater", "not_equal", "isfinite", "where", "copyto", "zeros", "empty"):

@@ -60,7 +60,11 @@ class Linear:
         y = n.outputs[0]
         out = _into(w, y, "matmul", f"{x}, {wt}.T")
         if not _is_none(n.inputs[2]):
-            em.emit(f"add({out}, {b}, out={out})")
+            if y.shape[0] == 1 and out in em.ns:  # one row: add on flat views (no broadcast)
+                flat = em.bind(em.ns[out].reshape(-1), "BF")
+                em.emit(f"add({flat}, {b}, out={flat})")
+            else:
+                em.emit(f"add({out}, {b}, out={out})")
         return (x, wt)
 
     def backward(self, w, n, gn, saved, g):
@@ -72,7 +76,12 @@ class Linear:
         if needs[1]:
             _into(w, next(outs), "matmul", f"{g}.T, {x}")
         if len(needs) > 2 and needs[2] and not _is_none(n.inputs[2]):
-            _into(w, next(outs), "add.reduce", f"{g}, 0")
+            v = next(outs)
+            if n.inputs[0].shape[0] == 1:  # the sum of one row is that row (same bits)
+                w.em.emit(f"{w.local(v)} = {g}[0].copy()")
+                w.fresh.add(v)
+            else:
+                _into(w, v, "add.reduce", f"{g}, 0")
         elif len(needs) > 2 and needs[2]:  # b is None: the grad node still has an output
             v = next(outs)
             w.names[v] = w.em.bind(None, "NONE")
@@ -107,8 +116,12 @@ class Reshape:
         return set(n.attrs) <= {"shape"} and not n.dyn_attrs and _shape(n.inputs[0]) is not None
 
     def forward(self, w, n, args):
+        v = n.outputs[0]
+        if _shape(v) == _shape(n.inputs[0]) and v not in w.fetched:
+            w.names[v] = args[0]  # a reshape to the same shape: the same array will do
+            return None
         shape = w.em.bind(n.attrs.get("shape"), "SH")
-        w.em.emit(f"{w.local(n.outputs[0])} = {args[0]}.reshape({shape})")
+        w.em.emit(f"{w.local(v)} = {args[0]}.reshape({shape})")
         return None
 
     def backward(self, w, n, gn, saved, g):
@@ -133,6 +146,8 @@ class SoftmaxCrossEntropy:
                 n.outputs[0].dtype == z.dtype)
 
     def forward(self, w, n, args):
+        if n.inputs[0].shape[0] == 1:
+            return self._forward_row(w, n, args)
         em = w.em
         z, t = args[0], args[1]
         zv = n.inputs[0]
@@ -152,14 +167,16 @@ class SoftmaxCrossEntropy:
         nan = em.bind(np.asarray(np.nan, dt), "NAN")
         # logp into S, as log_softmax: m = max (0 where not finite), s = z - m, s -= log(sum exp)
         em.emit(f"maximum.reduce({z}, 1, None, {mx}, True)")
-        em.emit(f"if not isfinite({mx}).all(): copyto({mx}, 0, where=~isfinite({mx}))")
+        em.emit(f"if not misfinite(add.reduce({mx}, None)): "
+                f"copyto({mx}, 0, where=~isfinite({mx}))")
         em.emit(f"subtract({z}, {mx}, out={s})")
         em.emit(f"add.reduce(exp({s}), 1, None, {se}, True)")
         em.emit(f"log({se}, out={se})")
         em.emit(f"subtract({s}, {se}, out={s})")
         # the picked log-probabilities of the valid rows
         em.emit(f"not_equal({t}, {ign}, out={valid})")
-        em.emit(f"add(where({valid}, {t}, {zero}), {offs}, out={idx})")
+        em.emit(f"multiply({t}, {valid}, out={idx})")  # where(valid, t, 0)
+        em.emit(f"add({idx}, {offs}, out={idx})")
         em.emit(f"copyto({wy}, {valid})")
         em.emit(f"{flat}.take({idx}, out={lv})")
         em.emit(f"multiply({lv}, {wy}, out={lv})")
@@ -170,7 +187,50 @@ class SoftmaxCrossEntropy:
         em.emit(f"{loss} = asarray(-add.reduce({lv}) / {d}, {ddt}) if {d} != 0 else {nan}.copy()")
         return (s, idx, wy, flat, d)
 
+    def _forward_row(self, w, n, args):
+        """One row: the target is one number, the sums are of one term (same bits)."""
+        em = w.em
+        z, t = args[0], args[1]
+        zv = n.inputs[0]
+        c, dt = zv.shape[1], zv.dtype
+        s = em.buffer((c,), dt, "S")
+        e = em.buffer((c,), dt, "E")
+        zf, ti, mx = em.name("zf"), em.name("ti"), em.name("mx")
+        ign = int(n.attrs.get("ignore_index", -100))
+        nan = em.bind(np.asarray(np.nan, dt), "NAN")
+        ddt = em.bind(np.dtype(dt), "DT")
+        em.emit(f"{zf} = {z}.reshape(-1)")
+        em.emit(f"{mx} = maximum.reduce({zf})")
+        em.emit(f"if not misfinite({mx}): {mx} = 0")
+        em.emit(f"subtract({zf}, {mx}, out={s})")
+        em.emit(f"{mx} = log(add.reduce(exp({s}, out={e})))")
+        em.emit(f"subtract({s}, {mx}, out={s})")
+        em.emit(f"{ti} = int({t}[0])")
+        loss = w.local(n.outputs[0])
+        w.fresh.add(n.outputs[0])
+        em.emit(f"{loss} = asarray(-{s}[{ti}], {ddt}) if {ti} != {ign} else {nan}.copy()")
+        return ("row", s, ti, ign)
+
+    def _backward_row(self, w, n, gn, saved, g):
+        _, s, ti, ign = saved
+        em = w.em
+        gz = gn.outputs[0]
+        c = n.inputs[0].shape[1]
+        g64 = em.buffer((c,), np.float64, "G64")
+        em.emit(f"if {ti} != {ign}:")
+        em.emit(f"    exp({s}, out={g64})")  # float64, as the rule's arithmetic (see below)
+        em.emit(f"    {g64}[{ti}] -= 1.0")
+        one = em.bind(np.asarray(1, gz.dtype), "F1")  # the rule's denominator, sum(valid)
+        em.emit(f"    if {g} != 1: multiply({g64}, {g} / {one}, out={g64})")
+        em.emit("else:")
+        em.emit(f"    {g64}.fill(0)")
+        out = w.local(gz)
+        w.fresh.add(gz)
+        em.emit(f"{out} = {g64}.astype({em.bind(gz.dtype, 'DT')}).reshape(1, {c})")
+
     def backward(self, w, n, gn, saved, g):
+        if saved[0] == "row":
+            return self._backward_row(w, n, gn, saved, g)
         s, idx, wy, flat, d = saved
         em = w.em
         gz = gn.outputs[0]

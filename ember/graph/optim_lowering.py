@@ -56,10 +56,12 @@ def _sgd(em, opt, scratch, grp):
         f"{grp}[{i}]['weight_decay'] == 0 and not {grp}[{i}]['maximize']"
         for i, (m, n) in enumerate(shape_of))
 
+    def prelude(i):
+        em.emit(f"lr = {grp}[{i}]['lr']")
+
     def body(i, P, pa):
         G = f"{grp}[{i}]"
         b = scratch(pa, 1)
-        em.emit(f"lr = {G}['lr']")
         if not mom[i]:
             _axpy(em, "-lr", "ga", "pa", b)
             return
@@ -78,7 +80,7 @@ def _sgd(em, opt, scratch, grp):
             _axpy(em, f"(-lr * {G}['momentum'])", "buf", "pa", b)
         else:
             _axpy(em, "-lr", "buf", "pa", b)
-    return guard, body
+    return guard, prelude, body
 
 
 def _rmsprop(em, opt, scratch, grp):
@@ -91,10 +93,12 @@ def _rmsprop(em, opt, scratch, grp):
         for i in range(len(opt.param_groups)))
     st = "ST"
 
-    def body(i, P, pa):
+    def prelude(i):
         G = f"{grp}[{i}]"
-        b = scratch(pa, 1)
         em.emit(f"lr, alpha, eps = {G}['lr'], {G}['alpha'], {G}['eps']")
+
+    def body(i, P, pa):
+        b = scratch(pa, 1)
         em.emit(f"st = {st}[{P}]")
         em.emit("st['step'] += 1")
         em.emit("sq = st['square_avg']")
@@ -104,7 +108,7 @@ def _rmsprop(em, opt, scratch, grp):
         em.emit(f"add({b}, eps, out={b})")
         em.emit(f"divide(ga, {b}, out={b})")
         _axpy(em, "-lr", b, "pa", b)
-    return guard, body
+    return guard, prelude, body
 
 
 def _adam(em, opt, scratch, grp):
@@ -117,10 +121,12 @@ def _adam(em, opt, scratch, grp):
     st = "ST"
     em.ns.setdefault("msqrt", __import__("math").sqrt)
 
-    def body(i, P, pa):
+    def prelude(i):
         G = f"{grp}[{i}]"
-        b = scratch(pa, 1)
         em.emit(f"lr, (b1, b2), eps = {G}['lr'], {G}['betas'], {G}['eps']")
+
+    def body(i, P, pa):
+        b = scratch(pa, 1)
         em.emit(f"st = {st}[{P}]")
         em.emit("st['step'] = t = st['step'] + 1")
         em.emit("m, v = st['exp_avg'], st['exp_avg_sq']")
@@ -133,7 +139,7 @@ def _adam(em, opt, scratch, grp):
         em.emit(f"add({b}, eps * bc2_sqrt, out={b})")
         em.emit(f"divide(m, {b}, out={b})")
         _axpy(em, "(-lr / bc1 * bc2_sqrt)", b, "pa", b)
-    return guard, body
+    return guard, prelude, body
 
 
 def _rules():
@@ -154,13 +160,17 @@ def emit_step(em, opt, kwargs) -> bool:
     if made is None:
         em.emit(f"{o}.step()")
         return False
-    guard, body = made
+    guard, prelude, body = made
     sizes = [len(g["params"]) for g in opt.param_groups]
     em.emit(f"PG, ST = {o}.param_groups, {o}.state")
     em.emit(f"if len(PG) != {len(sizes)} or not ({guard}): {o}.step()")
     em.emit("else:")
     em.indent += 1
+    last = None
     for i, p in params:
+        if i != last:
+            prelude(i)
+            last = i
         P = em.bind(p, "P")
         em.emit(f"g = {P}.grad")
         em.emit("if g is not None:")

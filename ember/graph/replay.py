@@ -36,9 +36,9 @@ def _tensor(a):
 
 def _guard(em, args, mods):
     """Conditions (source) under which the traced signature holds for ``A``."""
-    conds = [f"len(A) == {len(args)}"]
+    conds = []
     for i, a in enumerate(args):
-        x = f"A[{i}]"
+        x = f"x{i}"
         if isinstance(a, Tensor):
             conds += [f"{x}.__class__ is {em.bind(type(a), 'TY')}",
                       f"{x}.data.__class__ is nd", f"{x}.data.shape == {tuple(a.shape)!r}",
@@ -80,7 +80,7 @@ def generate(exe, arg_slots, structure, events, grad_targets, args, mods, filena
     """The replay function of one compiled signature, and its source (for inspection)."""
     prog = exe.program
     em = Emitter()
-    em.ns.update(MISS=MISS, mkT=_tensor)
+    em.ns.update(MISS=MISS, mkT=_tensor, TensorT=Tensor)
     persist = set()
     em.ns["PERSIST"] = persist
     em.ns["own"] = lambda a: a.copy() if a.base is not None or id(a) in persist else a
@@ -89,7 +89,7 @@ def generate(exe, arg_slots, structure, events, grad_targets, args, mods, filena
     for (orig, ph), i in zip(prog.feeds, arg_slots):
         a = args[i]
         w.names[ph] = f"a{i}"
-        em.emit(f"a{i} = A[{i}].data" if isinstance(a, Tensor) else f"a{i} = A[{i}]")
+        em.emit(f"a{i} = x{i}.data" if isinstance(a, Tensor) else f"a{i} = x{i}")
     results = []
     for ev in events:
         if ev[0] == "zero_grad":
@@ -104,7 +104,10 @@ def generate(exe, arg_slots, structure, events, grad_targets, args, mods, filena
                 if v.dtype != t.data.dtype:
                     em.emit(f"{g} = {g}.astype({em.bind(t.data.dtype, 'DT')})")
                 T = em.bind(t, "P")
-                em.emit(f"if {T}.grad is None: {T}.grad = mkT({g})")
+                em.emit(f"if {T}.grad is None:")  # a new leaf gradient, built inline
+                em.emit(f"    gt = new(TensorT); gt.data = {g}; gt.grad = None; "
+                        "gt.requires_grad = False; gt._ctx = None; gt._vb = [0]; "
+                        f"gt._hooks = None; {T}.grad = gt")
                 em.emit(f"else: {T}.grad.data += {g}")
             for v in prog.fetches[:n_res]:
                 r = em.name("res")
@@ -113,8 +116,11 @@ def generate(exe, arg_slots, structure, events, grad_targets, args, mods, filena
         else:  # pragma: no cover - the tracer makes no other events
             raise Unsupported(f"event {ev[0]!r}")
     em.emit(f"return {_rebuild(em, structure, results)}")
-    head = "def replay(*A):\n    if not (" + " and ".join(_guard(em, args, mods)) + \
-        "):\n        return MISS"
+    xs = "".join(f"x{i}, " for i in range(len(args)))
+    head = (f"def replay(*A):\n    if len(A) != {len(args)}:\n        return MISS\n"
+            f"    {xs or '_'} = A\n" if args else
+            "def replay(*A):\n    if A:\n        return MISS\n")
+    head += "    if not (" + " and ".join(_guard(em, args, mods)) + "):\n        return MISS"
     persist.update(id(b) for b in em.buffers)
     fn, src = em.compile(head, "replay", filename)
     return fn, src, em
