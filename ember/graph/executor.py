@@ -244,14 +244,28 @@ class Executable:
     # ---- running
     def run(self, feeds: list, state: State) -> list:
         """``feeds``: arrays in the order of ``self.feed_slots``. Returns the fetched arrays."""
+        env, rt = self.start(feeds, state)
+        self.run_steps(env, rt, range(len(self.steps)))
+        return self.finish(env, rt, state, range(len(self.fetch_slots)))
+
+    # ---- a run in parts (a jitted call whose backward runs later, see ember.graph.jit)
+    def start(self, feeds: list, state: State):
+        """A new run's slots (with ``feeds`` in place) and its per-run record."""
         env = [None] * self.nslots
         for (orig, s), a in zip(self.feed_slots, feeds):
             env[s] = a
-        rt = _Run(state)
+        return env, _Run(state)
+
+    def feed(self, env, index: int, array) -> None:
+        """Set feed ``index`` of a started run (a value known only later: an upstream grad)."""
+        env[self.feed_slots[index][1]] = array
+
+    def run_steps(self, env, rt, indices) -> None:
         steps = self.steps
         i = 0
         try:
-            for i, step in enumerate(steps):
+            for i in indices:
+                step = steps[i]
                 if step is not None:
                     step(env, rt)
         except GraphRunError:
@@ -261,11 +275,15 @@ class Executable:
             shapes = " and ".join(str(np.shape(env[self.slot[v]])) for v in n.inputs)
             raise GraphRunError(f"{n.name} ({n.type}) failed on input shapes {shapes or '()'}: "
                                 f"{e}") from e
+
+    def finish(self, env, rt, state: State, which) -> list:
+        """The fetched arrays ``which`` (indices into the fetches), made safe to hand out."""
         out = []
         owned_ids = {id(v) for v in state.values.values()}
-        for s, copy in zip(self.fetch_slots, self.fetch_copy):
-            a = env[s]
-            if isinstance(a, np.ndarray) and (copy or a.base is not None or id(a) in owned_ids):
+        for k in which:
+            a = env[self.fetch_slots[k]]
+            if isinstance(a, np.ndarray) and (self.fetch_copy[k] or a.base is not None or
+                                              id(a) in owned_ids):
                 a = a.copy()
             out.append(a)
         self.last_allocated = rt.allocated
@@ -273,6 +291,7 @@ class Executable:
             for a in rt.retired:
                 if id(a) not in owned_ids:
                     _give(self.pool, a)
+            rt.retired = []
         return out
 
 

@@ -14,9 +14,11 @@ values (``bool``, ``.item()``, ``float``, ``print``/``repr``, ``.numpy()``, ``.t
 ``backward()`` and optimizer steps, and any in-place change to a tensor made outside a
 primitive (seen as a version or storage change of a tensor the trace read).
 
-Not compiled yet (runs eagerly, with one warning): calls where a gradient must flow back
-through the function (grad mode on and an input or read tensor requiring grad), and hence a
-whole training step with ``loss.backward()`` and ``optimizer.step()`` inside.
+A whole training step (forward, ``loss.backward()``, ``zero_grad()``, ``optimizer.step()``)
+compiles into one generated function (:mod:`.replay`): the replay runs no per-op dispatch and
+no eager optimizer code. A call whose results carry gradients back into eager code (grad mode
+on, inputs or parameters requiring grad, no ``backward()`` inside) becomes one node of the
+eager tape whose backward runs the compiled backward graph (:mod:`.jit_autograd`).
 """
 from __future__ import annotations
 
@@ -379,8 +381,10 @@ class JitFunction:
                 values[id(o)] = v
         needs = [t for t, *_ in seen.values() if t.requires_grad] + \
             [a for a in args if isinstance(a, Tensor) and a.requires_grad]
-        if needs and grad_mode._enabled and loss is None:
-            raise _Untraceable("needs gradients through its result (not compiled yet)")
+        diff = bool(needs) and grad_mode._enabled and loss is None
+        if diff and any(e[0] != "graph" for e in events):
+            raise _Untraceable("needs gradients through its result and calls zero_grad() or "
+                               "step() without backward()")
         for t, data, version, copy in seen.values():
             changed = t.data is not data or t._vb[0] != version or not np.array_equal(
                 t.data, copy, equal_nan=True)
@@ -403,6 +407,9 @@ class JitFunction:
                                    "which a replay could not recompute")
             fetches.append(values[id(t)])
         grad_targets = []
+        if diff:
+            return self._build_diff(g, values, leaves, fetches, targets, needs, arg_slots,
+                                    structure, args)
         if loss is not None:
             leaves_needing = [t for t in needs if t._ctx is None]
             grads = gradients(loss, [values[id(t)] for t in leaves_needing])
@@ -423,6 +430,64 @@ class JitFunction:
             except Unsupported:
                 pass  # the executor's replay (a node kind the generator does not write)
         return compiled
+
+
+def _diff_build(self, g, values, leaves, fetches, targets, needs, arg_slots, structure, args):
+    """The compiled call when gradients flow out of it into eager code (``jit_autograd``)."""
+    outs = [i for i, t in enumerate(leaves) if t.requires_grad and t.data.dtype.kind in "fc"]
+    gys = [g.add("placeholder", None, (), {"feed_of": None},
+                 out=[(leaves[i].shape, leaves[i].data.dtype)], name=f"grad_out{k}").outputs[0]
+           for k, i in enumerate(outs)]
+    grads = gradients([fetches[i] for i in outs], [values[id(t)] for t in needs], grad_ys=gys)
+    grad_of = [j for j, gv in enumerate(grads) if gv is not None]
+    n_res = len(fetches)
+    fetches = fetches + [grads[j] for j in grad_of]
+    fed = [n.outputs[0] for n in g.nodes if n.kind == "placeholder"]
+    exe = Executable(g, fetches, targets, fed, self.passes)
+    where = {id(a): i for i, a in enumerate(args)}  # the call's own arguments, on each call
+    parents = [("arg", where[id(t)]) if id(t) in where else ("tensor", t) for t in needs]
+    return _DiffCompiled(exe, arg_slots, structure, parents, outs, grad_of, n_res,
+                         [(leaves[i].shape, leaves[i].data.dtype) for i in outs],
+                         self.fn.__qualname__)
+
+
+class _DiffCompiled(_Compiled):
+    """A signature whose results carry gradients back into eager autograd: the program runs
+    its forward phase on the call and its backward phase from the eager ``backward()``."""
+
+    def __init__(self, exe, arg_slots, structure, parents, outs, grad_of, n_res, out_specs,
+                 label):
+        super().__init__(exe, arg_slots, structure, [("graph",)], [])
+        self.parents, self.grad_of, self.n_res = parents, grad_of, n_res
+        self.diff = {i: k for k, i in enumerate(outs)}
+        self.out_specs, self.label = out_specs, label
+        prog = exe.program
+        later = {ph.node for _, ph in prog.feeds[len(arg_slots):]}
+        for n in prog.nodes:  # the backward phase: what depends on an upstream gradient
+            if n not in later and any(v.node in later for v in n.deps):
+                later.add(n)
+        self.phase1 = [i for i, n in enumerate(exe.nodes) if n not in later]
+        self.phase2 = [i for i, n in enumerate(exe.nodes) if n in later]
+
+    def interpret(self, args):
+        from .jit_autograd import attach
+        exe = self.exe
+        feeds = [args[i].data if isinstance(args[i], Tensor) else np.asarray(args[i])
+                 for i in self.arg_slots] + [None] * len(self.out_specs)
+        env, rt = exe.start(feeds, self.state)
+        exe.run_steps(env, rt, self.phase1)
+        results = exe.finish(env, rt, self.state, range(self.n_res))
+        run = {"exe": exe, "env": env, "rt": rt, "state": self.state, "phase2": self.phase2,
+               "n_args": len(self.arg_slots), "out_specs": self.out_specs,
+               "upstream": [None] * len(self.out_specs),
+               "grad_fetches": range(self.n_res, self.n_res + len(self.grad_of)),
+               "grad_of": self.grad_of, "n_parents": len(self.parents)}
+        parents = [args[x] if kind == "arg" else x for kind, x in self.parents]
+        tensors = attach(parents, run, results, self.diff, self.label)
+        return _rebuild(self.structure, tensors)
+
+
+JitFunction._build_diff = _diff_build
 
 
 def jit(fn=None, *, passes=ALL, codegen=True):

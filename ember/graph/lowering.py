@@ -105,8 +105,8 @@ class Relu:
         em = w.em
         mask = em.buffer(n.outputs[0].shape, np.bool_, "M")
         em.emit(f"greater({y}, {zero}, out={mask})")
-        dt = em.bind(n.outputs[0].dtype, "DT")
-        _into(w, gn.outputs[0], "multiply", f"{g}, {mask}, dtype={dt}")
+        # g * mask: the float loop either way (a bool operand is cast up, exactly)
+        _into(w, gn.outputs[0], "multiply", f"{g}, {mask}")
 
 
 class Reshape:
