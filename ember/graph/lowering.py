@@ -220,13 +220,21 @@ class SoftmaxCrossEntropy:
         em.emit(f"if {ti} != {ign}:")
         em.emit(f"    exp({s}, out={g64})")  # float64, as the rule's arithmetic (see below)
         em.emit(f"    {g64}[{ti}] -= 1.0")
-        one = em.bind(np.asarray(1, gz.dtype), "F1")  # the rule's denominator, sum(valid)
-        em.emit(f"    if {g} != 1: multiply({g64}, {g} / {one}, out={g64})")
+        known = em.ns.get(g)  # the loss's own seed gradient, ones: the scaling is exact
+        if not (isinstance(known, np.ndarray) and known.size == 1 and known == 1):
+            one = em.bind(np.asarray(1, gz.dtype), "F1")  # the rule's denominator, sum(valid)
+            em.emit(f"    if {g} != 1: multiply({g64}, {g} / {one}, out={g64})")
         em.emit("else:")
         em.emit(f"    {g64}.fill(0)")
-        out = w.local(gz)
-        w.fresh.add(gz)
-        em.emit(f"{out} = {g64}.astype({em.bind(gz.dtype, 'DT')}).reshape(1, {c})")
+        b = w.out(gz)
+        if b is None:
+            out = w.local(gz)
+            w.fresh.add(gz)
+            em.emit(f"{out} = {g64}.astype({em.bind(gz.dtype, 'DT')}).reshape(1, {c})")
+        else:
+            flat = em.bind(em.ns[b].reshape(-1), "BF")
+            em.emit(f"copyto({flat}, {g64}, casting='same_kind')")
+            w.names[gz] = b
 
     def backward(self, w, n, gn, saved, g):
         if saved[0] == "row":

@@ -120,7 +120,14 @@ def generate(exe, arg_slots, structure, events, grad_targets, args, mods, filena
     head = (f"def replay(*A):\n    if len(A) != {len(args)}:\n        return MISS\n"
             f"    {xs or '_'} = A\n" if args else
             "def replay(*A):\n    if A:\n        return MISS\n")
-    head += "    if not (" + " and ".join(_guard(em, args, mods)) + "):\n        return MISS"
+    conds = _guard(em, args, mods)
+    for n in prog.nodes:  # parameters and buffers read live: the buffers were sized for them
+        if n.kind == "capture":
+            t = n.attrs["tensor"]
+            T = em.bind(t, "P")
+            conds += [f"{T}.data.__class__ is nd", f"{T}.data.shape == {tuple(t.shape)!r}",
+                      f"{T}.data.dtype is {em.bind(t.data.dtype, 'DT')}"]
+    head += "    if not (" + " and ".join(conds) + "):\n        return MISS"
     persist.update(id(b) for b in em.buffers)
     fn, src = em.compile(head, "replay", filename)
     return fn, src, em

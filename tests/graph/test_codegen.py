@@ -159,3 +159,17 @@ def test_a_guard_miss_takes_the_general_path():
         warnings.simplefilter("error")
         e = f(ember.ones(1, 3))
     assert e.data is not d.data  # results are fresh arrays, never a reused buffer
+
+
+def test_a_parameter_changed_behind_the_trace_misses_the_generated_replay():
+    ember.manual_seed(0)
+    net = nn.Linear(3, 2)
+    f = ember.jit(lambda x: net(x))
+    x = ember.ones(1, 3)
+    with ember.no_grad():
+        f(x)
+        entry = next(iter(f._compiled.values()))
+        from ember.graph.replay import MISS
+        assert entry.fast(x) is not MISS
+        net.weight.data = net.weight.data.astype(np.float64)  # buffers were sized for float32
+        assert entry.fast(x) is MISS
