@@ -113,6 +113,9 @@ def _modules_of(fn, args):
     flags are part of the signature."""
     from ..nn.module import Module
     found = [a for a in args if isinstance(a, Module)]
+    owner = getattr(fn, "__self__", None)  # a bound method of a module (Model._tensor_step)
+    if isinstance(owner, Module):
+        found.append(owner)
     for cell in getattr(fn, "__closure__", None) or ():
         try:
             v = cell.cell_contents
@@ -208,6 +211,42 @@ def _rebuild(s, results):
     if tag is dict:
         return {k: _rebuild(v, results) for k, v in body.items()}
     return tag([_rebuild(v, results) for v in body])
+
+
+class _DiffCompiled(_Compiled):
+    """A signature whose results carry gradients back into eager autograd: the program runs
+    its forward phase on the call and its backward phase from the eager ``backward()``."""
+
+    def __init__(self, exe, arg_slots, structure, parents, outs, grad_of, n_res, out_specs,
+                 label):
+        super().__init__(exe, arg_slots, structure, [("graph",)], [])
+        self.parents, self.grad_of, self.n_res = parents, grad_of, n_res
+        self.diff = {i: k for k, i in enumerate(outs)}
+        self.out_specs, self.label = out_specs, label
+        prog = exe.program
+        later = {ph.node for _, ph in prog.feeds[len(arg_slots):]}
+        for n in prog.nodes:  # the backward phase: what depends on an upstream gradient
+            if n not in later and any(v.node in later for v in n.deps):
+                later.add(n)
+        self.phase1 = [i for i, n in enumerate(exe.nodes) if n not in later]
+        self.phase2 = [i for i, n in enumerate(exe.nodes) if n in later]
+
+    def interpret(self, args):
+        from .jit_autograd import attach
+        exe = self.exe
+        feeds = [args[i].data if isinstance(args[i], Tensor) else np.asarray(args[i])
+                 for i in self.arg_slots] + [None] * len(self.out_specs)
+        env, rt = exe.start(feeds, self.state)
+        exe.run_steps(env, rt, self.phase1)
+        results = exe.finish(env, rt, self.state, range(self.n_res))
+        run = {"exe": exe, "env": env, "rt": rt, "state": self.state, "phase2": self.phase2,
+               "n_args": len(self.arg_slots), "out_specs": self.out_specs,
+               "upstream": [None] * len(self.out_specs),
+               "grad_fetches": range(self.n_res, self.n_res + len(self.grad_of)),
+               "grad_of": self.grad_of, "n_parents": len(self.parents)}
+        parents = [args[x] if kind == "arg" else x for kind, x in self.parents]
+        tensors = attach(parents, run, results, self.diff, self.label)
+        return _rebuild(self.structure, tensors)
 
 
 class JitFunction:
@@ -432,62 +471,24 @@ class JitFunction:
         return compiled
 
 
-def _diff_build(self, g, values, leaves, fetches, targets, needs, arg_slots, structure, args):
-    """The compiled call when gradients flow out of it into eager code (``jit_autograd``)."""
-    outs = [i for i, t in enumerate(leaves) if t.requires_grad and t.data.dtype.kind in "fc"]
-    gys = [g.add("placeholder", None, (), {"feed_of": None},
-                 out=[(leaves[i].shape, leaves[i].data.dtype)], name=f"grad_out{k}").outputs[0]
-           for k, i in enumerate(outs)]
-    grads = gradients([fetches[i] for i in outs], [values[id(t)] for t in needs], grad_ys=gys)
-    grad_of = [j for j, gv in enumerate(grads) if gv is not None]
-    n_res = len(fetches)
-    fetches = fetches + [grads[j] for j in grad_of]
-    fed = [n.outputs[0] for n in g.nodes if n.kind == "placeholder"]
-    exe = Executable(g, fetches, targets, fed, self.passes)
-    where = {id(a): i for i, a in enumerate(args)}  # the call's own arguments, on each call
-    parents = [("arg", where[id(t)]) if id(t) in where else ("tensor", t) for t in needs]
-    return _DiffCompiled(exe, arg_slots, structure, parents, outs, grad_of, n_res,
-                         [(leaves[i].shape, leaves[i].data.dtype) for i in outs],
-                         self.fn.__qualname__)
 
-
-class _DiffCompiled(_Compiled):
-    """A signature whose results carry gradients back into eager autograd: the program runs
-    its forward phase on the call and its backward phase from the eager ``backward()``."""
-
-    def __init__(self, exe, arg_slots, structure, parents, outs, grad_of, n_res, out_specs,
-                 label):
-        super().__init__(exe, arg_slots, structure, [("graph",)], [])
-        self.parents, self.grad_of, self.n_res = parents, grad_of, n_res
-        self.diff = {i: k for k, i in enumerate(outs)}
-        self.out_specs, self.label = out_specs, label
-        prog = exe.program
-        later = {ph.node for _, ph in prog.feeds[len(arg_slots):]}
-        for n in prog.nodes:  # the backward phase: what depends on an upstream gradient
-            if n not in later and any(v.node in later for v in n.deps):
-                later.add(n)
-        self.phase1 = [i for i, n in enumerate(exe.nodes) if n not in later]
-        self.phase2 = [i for i, n in enumerate(exe.nodes) if n in later]
-
-    def interpret(self, args):
-        from .jit_autograd import attach
-        exe = self.exe
-        feeds = [args[i].data if isinstance(args[i], Tensor) else np.asarray(args[i])
-                 for i in self.arg_slots] + [None] * len(self.out_specs)
-        env, rt = exe.start(feeds, self.state)
-        exe.run_steps(env, rt, self.phase1)
-        results = exe.finish(env, rt, self.state, range(self.n_res))
-        run = {"exe": exe, "env": env, "rt": rt, "state": self.state, "phase2": self.phase2,
-               "n_args": len(self.arg_slots), "out_specs": self.out_specs,
-               "upstream": [None] * len(self.out_specs),
-               "grad_fetches": range(self.n_res, self.n_res + len(self.grad_of)),
-               "grad_of": self.grad_of, "n_parents": len(self.parents)}
-        parents = [args[x] if kind == "arg" else x for kind, x in self.parents]
-        tensors = attach(parents, run, results, self.diff, self.label)
-        return _rebuild(self.structure, tensors)
-
-
-JitFunction._build_diff = _diff_build
+    def _build_diff(self, g, values, leaves, fetches, targets, needs, arg_slots, structure, args):
+        """The compiled call when gradients flow out of it into eager code (``jit_autograd``)."""
+        outs = [i for i, t in enumerate(leaves) if t.requires_grad and t.data.dtype.kind in "fc"]
+        gys = [g.add("placeholder", None, (), {"feed_of": None},
+                     out=[(leaves[i].shape, leaves[i].data.dtype)], name=f"grad_out{k}").outputs[0]
+               for k, i in enumerate(outs)]
+        grads = gradients([fetches[i] for i in outs], [values[id(t)] for t in needs], grad_ys=gys)
+        grad_of = [j for j, gv in enumerate(grads) if gv is not None]
+        n_res = len(fetches)
+        fetches = fetches + [grads[j] for j in grad_of]
+        fed = [n.outputs[0] for n in g.nodes if n.kind == "placeholder"]
+        exe = Executable(g, fetches, targets, fed, self.passes)
+        where = {id(a): i for i, a in enumerate(args)}  # the call's own arguments, on each call
+        parents = [("arg", where[id(t)]) if id(t) in where else ("tensor", t) for t in needs]
+        return _DiffCompiled(exe, arg_slots, structure, parents, outs, grad_of, n_res,
+                             [(leaves[i].shape, leaves[i].data.dtype) for i in outs],
+                             self.fn.__qualname__)
 
 
 def jit(fn=None, *, passes=ALL, codegen=True):

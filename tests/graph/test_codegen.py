@@ -16,13 +16,6 @@ def _same(a, b):
     np.testing.assert_array_equal(a, b)
 
 
-def _run(fn, args_list, codegen):
-    f = ember.jit(fn, codegen=codegen)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # compiled, never an eager fallback
-        return [f(*args) for args in args_list], f
-
-
 def _lowered_source(f):
     entry = next(iter(f._compiled.values()))
     assert entry.fast is not None
