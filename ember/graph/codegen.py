@@ -213,7 +213,9 @@ class ProgramWriter:
 
     def _rule_backward(self, n, fwd):
         em = self.em
-        c = self.ctx[fwd]
+        c = self.ctx.get(fwd)
+        if c is None or not all(_static(x) for x in fwd.inputs if x.dtype is not None):
+            raise Unsupported(f"{n.name}: its forward's context or input shapes are unknown")
         op = em.bind(n.op, "OP")
         needs = n.attrs["needs"]
         em.emit(f"{c}.needs = {tuple(needs)!r}")
@@ -225,11 +227,9 @@ class ProgramWriter:
             o = self.local(v)
             x = fwd.inputs[i]
             em.emit(f"{o} = {r}[{i}]")
-            if _static(x):  # the rule gives no gradient here: zero, as TF does
-                z = em.bind(np.dtype(x.dtype), "DT")
-                em.emit(f"if {o} is None: {o} = zeros({tuple(x.shape)!r}, {z})")
-            em.emit(f"elif {o}.__class__ is not nd: {o} = asarray({o})" if _static(x) else
-                    f"if {o}.__class__ is not nd: {o} = asarray({o})")
+            z = em.bind(np.dtype(x.dtype), "DT")  # no gradient from the rule: zero, as TF
+            em.emit(f"if {o} is None: {o} = zeros({tuple(x.shape)!r}, {z})")
+            em.emit(f"elif {o}.__class__ is not nd: {o} = asarray({o})")
 
     def _random(self, n):
         from .. import random as _random
