@@ -247,6 +247,7 @@ def main():
     import ember.compat.v1 as etf
     from bench.harness import fmt_us, interleaved, machine_line, table
     print(machine_line())
+    print("load average at start: %.1f %.1f %.1f" % os.getloadavg())
     print("BLAS before:", blas_info())
     contenders = {"numpy by hand (floor)": numpy_step()}
     etf.reset_default_graph()
@@ -267,6 +268,10 @@ def main():
         if r.returncode == 0:
             out = json.loads(r.stdout.strip().splitlines()[-1])
             med[f"TensorFlow {out['version']} compat.v1"] = out["tf"]
+            # TensorFlow ran alone, after: ember again right after it, to show the drift
+            after = interleaved({"ember graph, all passes (again, after TF)":
+                                 contenders["ember graph, all passes"]}, repeats=a.repeats)
+            med.update(after)
         else:
             tf_line = "TensorFlow run failed: " + r.stderr.strip().splitlines()[-1]
     floor = med["numpy by hand (floor)"]
@@ -297,6 +302,7 @@ def main():
     print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in ep.items()],
                 ["contender", "median per epoch", "vs floor"]))
     print("\nBLAS after:", blas_info())
+    print("load average at end: %.1f %.1f %.1f" % os.getloadavg())
 
 
 if __name__ == "__main__":
