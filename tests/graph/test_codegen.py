@@ -166,3 +166,35 @@ def test_a_parameter_changed_behind_the_trace_misses_the_generated_replay():
         assert entry.fast(x) is not MISS
         net.weight.data = net.weight.data.astype(np.float64)  # buffers were sized for float32
         assert entry.fast(x) is MISS
+
+
+@pytest.mark.parametrize("opt_name", ["Adam", "AdamW"])  # AdamW: the eager step, called
+def test_ops_without_a_lowering_run_their_rules_in_the_generated_code(opt_name):
+    rng = np.random.default_rng(0)
+    data = [(ember.tensor(rng.standard_normal((4, 1, 8, 8)).astype(np.float32)),
+             ember.tensor(rng.integers(0, 3, 4))) for _ in range(4)]
+    runs = {}
+    for mode in ("eager", "jit"):
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Dropout(0.2), nn.Linear(36, 3))
+        opt = getattr(ember.optim, opt_name)(m.parameters(), lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = ember.jit(step) if mode == "jit" else step
+        ember.manual_seed(3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            losses = [f(x, y).data for x, y in data]
+        runs[mode] = losses + [p.data.copy() for p in m.parameters()] + \
+            [b.data.copy() for b in m.buffers()], f
+    for a, b in zip(runs["eager"][0], runs["jit"][0]):
+        _same(a, b)
+    src = _lowered_source(runs["jit"][1])
+    assert ".forward(" in src and ".backward(" in src  # conv, batch norm, pooling: their rules
