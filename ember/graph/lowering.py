@@ -44,6 +44,14 @@ def _into(w, v, call: str, args: str, prefix="B") -> str:
     return b
 
 
+def _flat(w, name: str) -> str:
+    """A 1-D view of a one-row array: bound once for a buffer, else made on the call."""
+    a = w.em.ns.get(name)
+    if isinstance(a, np.ndarray) and any(a is b for b in w.em.buffers):
+        return w.em.bind(a.reshape(-1), "BF")
+    return f"{name}.reshape(-1)"
+
+
 class Linear:
     """``y = x @ w.T (+ b)`` on 2-D ``x``; backward ``g @ w``, ``g.T @ x``, ``g.sum(0)``."""
 
@@ -74,11 +82,18 @@ class Linear:
         if needs[0]:
             _into(w, next(outs), "matmul", f"{g}, {wt}")
         if needs[1]:
-            _into(w, next(outs), "matmul", f"{g}.T, {x}")
+            if n.inputs[0].shape[0] == 1:  # one row: an outer product, one product per entry
+                col = w.em.ns.get(g)
+                col = (w.em.bind(col.T, "BT") if any(col is b for b in w.em.buffers) else
+                       f"{g}.T") if isinstance(col, np.ndarray) else f"{g}.T"
+                _into(w, next(outs), "multiply", f"{col}, {x}")
+            else:
+                _into(w, next(outs), "matmul", f"{g}.T, {x}")
         if len(needs) > 2 and needs[2] and not _is_none(n.inputs[2]):
             v = next(outs)
             if n.inputs[0].shape[0] == 1:  # the sum of one row is that row (same bits)
-                w.em.emit(f"{w.local(v)} = {g}[0].copy()")
+                row = _flat(w, g)
+                w.em.emit(f"{w.local(v)} = {row}.copy()")
                 w.fresh.add(v)
             else:
                 _into(w, v, "add.reduce", f"{g}, 0")
@@ -195,11 +210,11 @@ class SoftmaxCrossEntropy:
         c, dt = zv.shape[1], zv.dtype
         s = em.buffer((c,), dt, "S")
         e = em.buffer((c,), dt, "E")
-        zf, ti, mx = em.name("zf"), em.name("ti"), em.name("mx")
+        ti, mx = em.name("ti"), em.name("mx")
         ign = int(n.attrs.get("ignore_index", -100))
         nan = em.bind(np.asarray(np.nan, dt), "NAN")
         ddt = em.bind(np.dtype(dt), "DT")
-        em.emit(f"{zf} = {z}.reshape(-1)")
+        zf = _flat(w, z)
         em.emit(f"{mx} = maximum.reduce({zf})")
         em.emit(f"if not misfinite({mx}): {mx} = 0")
         em.emit(f"subtract({zf}, {mx}, out={s})")
