@@ -46,6 +46,15 @@ def _direct():
     return _DIRECT
 
 
+def demoted(n) -> bool:
+    """Whether eager mode may have demoted this rule's float64 result to the recorded float32
+    (PyTorch's promotion, ``ember.dispatch._demote``): a float32 output from inputs that are
+    not all float32."""
+    out = n.outputs[0].dtype if n.outputs else None
+    return (n.kind == "fn" and not getattr(n.op, "exact_dtype", False) and out == np.float32
+            and any(v.dtype is not None and v.dtype != np.float32 for v in n.inputs))
+
+
 class Unsupported(Exception):
     """A node the generator does not handle: the caller keeps the interpreted replay."""
 
@@ -193,6 +202,9 @@ class ProgramWriter:
         if len(n.outputs) == 1:
             o = self.local(n.outputs[0])
             em.emit(f"{o} = {res} if {res}.__class__ is nd else asarray({res})")
+            if demoted(n):  # eager gave float32 where NumPy gives float64 (ember.dispatch)
+                dt = em.bind(n.outputs[0].dtype, "DT")
+                em.emit(f"if {o}.dtype is not {dt}: {o} = {o}.astype({dt})")
             return
         for i, v in enumerate(n.outputs):
             o = self.local(v)

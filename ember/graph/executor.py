@@ -93,6 +93,8 @@ class Executable:
             dyn = [(k, slot[v]) for k, v in n.dyn_attrs.items()]
             o = outs[0] if len(outs) == 1 else None
             needs = (True,) * len(ins)
+            from .codegen import demoted
+            demote = n.outputs[0].dtype if o is not None and demoted(n) else None
 
             def step(env, rt):
                 arrays = [env[i] for i in ins]
@@ -107,7 +109,10 @@ class Executable:
                     rt.ctxs[n] = (ctx, arrays)
                 out = op.forward(ctx, *arrays, **kw)
                 if o is not None:
-                    env[o] = out if type(out) is np.ndarray else np.asarray(out)
+                    out = out if type(out) is np.ndarray else np.asarray(out)
+                    if demote is not None and out.dtype != demote:  # as eager mode did
+                        out = out.astype(demote)
+                    env[o] = out
                 else:  # a primitive with several outputs returns a tuple
                     for s, a in zip(outs, out):
                         env[s] = a if type(a) is np.ndarray else np.asarray(a)
@@ -141,8 +146,8 @@ class Executable:
 
             def step(env, rt):
                 arrays = [env[i] for i in ins]
-                shape = arrays[0].shape if single else np.broadcast_shapes(
-                    *[a.shape for a in arrays])
+                shape = np.shape(arrays[0]) if single else np.broadcast_shapes(
+                    *[np.shape(a) for a in arrays])
                 for s in rel:  # dying inputs first: the output may take one's buffer
                     _give(pool, env[s])
                 free = pool.get((shape, dtype)) if pooled else None

@@ -411,8 +411,11 @@ class JitFunction:
                     ins.append(v)
                 else:
                     a = np.asarray(x)
-                    ins.append(g.add("const", None, (), {"value": a}, out=[(a.shape, a.dtype)]
-                                     ).outputs[0])
+                    # a Python number stays one: the rule gets what eager gave it (NumPy treats
+                    # it as weak, so float32 * 2.0 stays float32; a 0-d float64 array would not)
+                    value = x if isinstance(x, (bool, int, float, complex)) else a
+                    ins.append(g.add("const", None, (), {"value": value},
+                                     out=[(a.shape, a.dtype)]).outputs[0])
             random = op.__module__.endswith("ops.random")
             node = g.add("rng_fn" if random else "fn", op, ins, dict(attrs),
                          out=[(o.shape, o.data.dtype) for o in outs], name=op.__name__)

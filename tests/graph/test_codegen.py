@@ -198,3 +198,17 @@ def test_ops_without_a_lowering_run_their_rules_in_the_generated_code(opt_name):
         _same(a, b)
     src = _lowered_source(runs["jit"][1])
     assert ".forward(" in src and ".backward(" in src  # conv, batch norm, pooling: their rules
+
+
+@pytest.mark.parametrize("codegen", [True, False])
+def test_replays_keep_eager_dtypes_for_python_numbers_and_integer_division(codegen):
+    x = ember.randn(4, 3)
+    y = ember.tensor(np.array([0, 1, 2, 0]))
+    f = ember.jit(lambda x, y: ((x.argmax(-1) == y).sum() / 4, F.softmax(x, dim=-1) * 2.0),
+                  codegen=codegen, passes=())  # no fusion: the rules' own results
+    with ember.no_grad():
+        want = ((x.argmax(-1) == y).sum() / 4, F.softmax(x, dim=-1) * 2.0)
+        for _ in range(3):  # the trace, then replays
+            got = f(x, y)
+    for a, b in zip(got, want):
+        _same(a.data, b.data)  # float32 as eager, not NumPy's float64
