@@ -44,6 +44,15 @@ def _into(w, v, call: str, args: str, prefix="B") -> str:
     return b
 
 
+def _bad_target(idx, c):
+    """A target outside [0, c) that is not ignored: the error eager ``F.cross_entropy`` gives
+    (its check runs on the traced call only, so the replay checks here)."""
+    bad = (idx < 0) | (idx >= c)
+    v = int(idx[bad][0]) if np.ndim(idx) else int(idx)
+    raise IndexError(f"cross_entropy: target {v} is out of bounds for {c} classes (valid "
+                     f"class indices are 0..{c - 1})")
+
+
 def _flat(w, name: str) -> str:
     """A 1-D view of a one-row array: bound once for a buffer, else made on the call."""
     a = w.em.ns.get(name)
@@ -177,9 +186,9 @@ class SoftmaxCrossEntropy:
         flat = em.bind(em.ns[s].reshape(-1), "SF")  # a flat view of S, for take
         offs = em.bind(np.arange(m, dtype=np.intp) * c, "OF")
         ign = em.bind(np.int64(n.attrs.get("ignore_index", -100)), "IG")
-        zero = em.bind(np.intp(0), "Z")
         ddt = em.bind(np.dtype(dt), "DT")
         nan = em.bind(np.asarray(np.nan, dt), "NAN")
+        bad = em.bind(_bad_target, "badt")
         # logp into S, as log_softmax: m = max (0 where not finite), s = z - m, s -= log(sum exp)
         em.emit(f"maximum.reduce({z}, 1, None, {mx}, True)")
         em.emit(f"if not misfinite(add.reduce({mx}, None)): "
@@ -191,6 +200,8 @@ class SoftmaxCrossEntropy:
         # the picked log-probabilities of the valid rows
         em.emit(f"not_equal({t}, {ign}, out={valid})")
         em.emit(f"multiply({t}, {valid}, out={idx})")  # where(valid, t, 0)
+        em.emit(f"if minimum.reduce({idx}) < 0 or maximum.reduce({idx}) >= {c}: "
+                f"{bad}({idx}, {c})")
         em.emit(f"add({idx}, {offs}, out={idx})")
         em.emit(f"copyto({wy}, {valid})")
         em.emit(f"{flat}.take({idx}, out={lv})")
@@ -221,6 +232,8 @@ class SoftmaxCrossEntropy:
         em.emit(f"{mx} = log(add.reduce(exp({s}, out={e})))")
         em.emit(f"subtract({s}, {mx}, out={s})")
         em.emit(f"{ti} = int({t}[0])")
+        em.emit(f"if not 0 <= {ti} < {c} and {ti} != {ign}: {em.bind(_bad_target, 'badt')}"
+                f"({ti}, {c})")
         loss = w.local(n.outputs[0])
         w.fresh.add(n.outputs[0])
         em.emit(f"{loss} = asarray(-{s}[{ti}], {ddt}) if {ti} != {ign} else {nan}.copy()")

@@ -212,3 +212,15 @@ def test_replays_keep_eager_dtypes_for_python_numbers_and_integer_division(codeg
             got = f(x, y)
     for a, b in zip(got, want):
         _same(a.data, b.data)  # float32 as eager, not NumPy's float64
+
+
+@pytest.mark.parametrize("m", [1, 3])
+def test_cross_entropy_targets_out_of_range_are_an_error_on_replays_too(m):
+    ember.manual_seed(0)
+    z = ember.randn(m, 4)
+    f = ember.jit(lambda z, y: F.cross_entropy(z, y))
+    with ember.no_grad():
+        f(z, ember.tensor(np.zeros(m, np.int64)))  # traced (eager checks the targets there)
+        for bad in (-1, 4):                        # eager refuses both
+            with pytest.raises(IndexError, match=f"target {bad} is out of bounds for 4"):
+                f(z, ember.tensor(np.full(m, bad)))
