@@ -1,7 +1,11 @@
-"""The seed listing's training step in graph mode: ember.compat.v1 vs TensorFlow's compat.v1.
+"""Graph mode and the jit: ember.compat.v1 vs TensorFlow's compat.v1, ``@ember.jit`` vs eager.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_graph.py \
-        [--tf-python /tmp/tfvenv/bin/python] [--repeats 7]
+        [--tf-python /tmp/tfvenv/bin/python] [--repeats 7] [--epoch-samples 60000]
+
+TensorFlow is used only when a Python with it is given (``--tf-python``, or ``EMBER_TF_PYTHON``,
+or ``/tmp/tfvenv/bin/python`` when it exists); otherwise its row is skipped and the output says
+so. The BLAS thread pools (threadpoolctl) are printed before and after the run.
 
 The step: N=64, D=1000, H=100, two Variables, tf.gradients, two assigns grouped,
 ``sess.run([loss, updates], feed_dict)``. Contenders, one process each for TensorFlow (it lives
@@ -12,7 +16,9 @@ in its own environment: never a dependency of ember):
 * TensorFlow 2.x ``tf.compat.v1`` graph mode, when ``--tf-python`` is given.
 
 Then the tiny step (batch 1, 16-16-2 MLP, SGD): eager ember, ``@ember.jit``, PyTorch, NumPy;
-and the README MLP step (784-512-10, RMSprop, batch 128): eager, ``@ember.jit``, GEMM floor.
+the README MLP step (784-512-10, RMSprop, batch 128): eager, ``@ember.jit``, GEMM floor; and the
+README MLP epoch through ``Model.fit`` (``jit=False`` / ``jit=True``) against the GEMM floor of
+the same number of steps.
 """
 import argparse
 import json
@@ -172,6 +178,68 @@ def mlp_steps():
     return out
 
 
+def mlp_epochs(samples):
+    """One epoch of ``Model.fit`` on the README MLP (784-512-10, RMSprop, batch 128), eager and
+    ``jit=True`` (each fit traces its step on its first batch of each shape: counted), and the
+    GEMM floor of the same steps."""
+    import ember
+    from ember import nn
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((samples, 784)).astype(np.float32)
+    y = rng.integers(0, 10, samples)
+    out = {}
+    for name, jit in (("fit, eager", False), ("fit, jit=True", True)):
+        ember.manual_seed(0)
+        net = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+        model = ember.Model(net)
+        model.compile(optimizer=ember.optim.RMSprop(net.parameters(), lr=1e-3),
+                      loss="cross_entropy", metrics=["accuracy"])
+        out[name] = (lambda model=model, jit=jit:
+                     model.fit(x, y, batch_size=128, epochs=1, verbose=0, jit=jit))
+    floor = mlp_steps()["NumPy matmuls only (floor)"]
+    full, rest = divmod(samples, 128)
+
+    def epoch_floor():
+        for _ in range(full + (rest > 0)):
+            floor()
+    out["NumPy matmuls only (floor)"] = epoch_floor
+    return out
+
+
+def cpu_times(contenders, repeats, number=500):
+    """name -> (median, best) process CPU seconds per call, interleaved: on a shared machine
+    the CPU clock hides the time the process waits for a core (not the cache it loses)."""
+    import statistics
+    import time
+    for f in contenders.values():
+        f()
+    samples = {k: [] for k in contenders}
+    for _ in range(repeats):
+        for k, f in contenders.items():
+            t = time.process_time()
+            for _ in range(number):
+                f()
+            samples[k].append((time.process_time() - t) / number)
+    return {k: (statistics.median(v), min(v)) for k, v in samples.items()}
+
+
+def blas_info():
+    """The BLAS thread pools as threadpoolctl sees them (a line per pool)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed (pip install threadpoolctl)"
+    return "; ".join(f"{d.get('internal_api')} {d.get('version')} "
+                     f"num_threads={d.get('num_threads')}" for d in threadpool_info()) or "none"
+
+
+def _find_tf(given):
+    for cand in (given, os.environ.get("EMBER_TF_PYTHON"), "/tmp/tfvenv/bin/python"):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
 def tf_only(repeats):
     """Run inside TensorFlow's environment: print the median seconds per step as JSON."""
     import tensorflow.compat.v1 as tf
@@ -187,12 +255,17 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--tf-python", help="a Python with tensorflow installed (its own venv)")
     p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--epoch-samples", type=int, default=60000,
+                   help="samples in the fit epoch (60000: Fashion-MNIST's training set)")
     p.add_argument("--tf-only", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.tf_only:
         return tf_only(a.repeats)
     import ember.compat.v1 as etf
     from bench.harness import fmt_us, interleaved, machine_line, table
+    print(machine_line())
+    print("load average at start: %.1f %.1f %.1f" % os.getloadavg())
+    print("BLAS before:", blas_info())
     contenders = {"numpy by hand (floor)": numpy_step()}
     etf.reset_default_graph()
     contenders["ember graph, all passes"] = listing(etf)
@@ -200,6 +273,10 @@ def main():
     contenders["ember graph, no passes"] = listing(etf, passes=())
     med = interleaved(contenders, repeats=a.repeats)
     tf_line = None
+    a.tf_python = _find_tf(a.tf_python)
+    if not a.tf_python:
+        tf_line = ("TensorFlow: skipped (no Python with tensorflow found: pass --tf-python, set "
+                   "EMBER_TF_PYTHON, or create /tmp/tfvenv)")
     if a.tf_python:
         env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
             __file__))), TF_CPP_MIN_LOG_LEVEL="3")
@@ -208,12 +285,15 @@ def main():
         if r.returncode == 0:
             out = json.loads(r.stdout.strip().splitlines()[-1])
             med[f"TensorFlow {out['version']} compat.v1"] = out["tf"]
+            # TensorFlow ran alone, after: ember again right after it, to show the drift
+            after = interleaved({"ember graph, all passes (again, after TF)":
+                                 contenders["ember graph, all passes"]}, repeats=a.repeats)
+            med.update(after)
         else:
             tf_line = "TensorFlow run failed: " + r.stderr.strip().splitlines()[-1]
     floor = med["numpy by hand (floor)"]
     rows = [(k, fmt_us(v), f"{v / floor:.2f}x") for k, v in med.items()]
-    print(machine_line())
-    print(f"sess.run([loss, updates]) step, N={N}, D={D}, H={H}; median of {a.repeats} "
+    print(f"\nsess.run([loss, updates]) step, N={N}, D={D}, H={H}; median of {a.repeats} "
           "interleaved samples (TensorFlow in its own process)")
     print(table(rows, ["contender", "median", "vs numpy"]))
     if tf_line:
@@ -222,8 +302,12 @@ def main():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the jitted step must be compiled, not a fallback
         tiny = interleaved(tiny_steps(), repeats=a.repeats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cpu = cpu_times(tiny_steps(), repeats=a.repeats)
     print("\nTiny step (batch 1, 16-16-2 MLP, SGD, zero_grad/forward/backward/step)")
-    print(table([(k, fmt_us(v)) for k, v in tiny.items()], ["contender", "median per step"]))
+    print(table([(k, fmt_us(v), fmt_us(cpu[k][0]), fmt_us(cpu[k][1])) for k, v in tiny.items()],
+                ["contender", "median per step", "CPU time, median", "CPU time, best"]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mlp = interleaved(mlp_steps(), repeats=a.repeats)
@@ -231,6 +315,15 @@ def main():
     print("\nMLP step (784-512-10, RMSprop, batch 128)")
     print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in mlp.items()],
                 ["contender", "median per step", "vs floor"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ep = interleaved(mlp_epochs(a.epoch_samples), repeats=max(3, a.repeats // 2), number=1)
+    fl = ep["NumPy matmuls only (floor)"]
+    print(f"\nMLP epoch through Model.fit ({a.epoch_samples} samples, batch 128, RMSprop)")
+    print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in ep.items()],
+                ["contender", "median per epoch", "vs floor"]))
+    print("\nBLAS after:", blas_info())
+    print("load average at end: %.1f %.1f %.1f" % os.getloadavg())
 
 
 if __name__ == "__main__":

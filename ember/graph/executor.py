@@ -93,6 +93,8 @@ class Executable:
             dyn = [(k, slot[v]) for k, v in n.dyn_attrs.items()]
             o = outs[0] if len(outs) == 1 else None
             needs = (True,) * len(ins)
+            from .codegen import demoted
+            demote = n.outputs[0].dtype if o is not None and demoted(n) else None
 
             def step(env, rt):
                 arrays = [env[i] for i in ins]
@@ -107,7 +109,10 @@ class Executable:
                     rt.ctxs[n] = (ctx, arrays)
                 out = op.forward(ctx, *arrays, **kw)
                 if o is not None:
-                    env[o] = out if type(out) is np.ndarray else np.asarray(out)
+                    out = out if type(out) is np.ndarray else np.asarray(out)
+                    if demote is not None and out.dtype != demote:  # as eager mode did
+                        out = out.astype(demote)
+                    env[o] = out
                 else:  # a primitive with several outputs returns a tuple
                     for s, a in zip(outs, out):
                         env[s] = a if type(a) is np.ndarray else np.asarray(a)
@@ -141,8 +146,8 @@ class Executable:
 
             def step(env, rt):
                 arrays = [env[i] for i in ins]
-                shape = arrays[0].shape if single else np.broadcast_shapes(
-                    *[a.shape for a in arrays])
+                shape = np.shape(arrays[0]) if single else np.broadcast_shapes(
+                    *[np.shape(a) for a in arrays])
                 for s in rel:  # dying inputs first: the output may take one's buffer
                     _give(pool, env[s])
                 free = pool.get((shape, dtype)) if pooled else None
@@ -244,14 +249,28 @@ class Executable:
     # ---- running
     def run(self, feeds: list, state: State) -> list:
         """``feeds``: arrays in the order of ``self.feed_slots``. Returns the fetched arrays."""
+        env, rt = self.start(feeds, state)
+        self.run_steps(env, rt, range(len(self.steps)))
+        return self.finish(env, rt, state, range(len(self.fetch_slots)))
+
+    # ---- a run in parts (a jitted call whose backward runs later, see ember.graph.jit)
+    def start(self, feeds: list, state: State):
+        """A new run's slots (with ``feeds`` in place) and its per-run record."""
         env = [None] * self.nslots
         for (orig, s), a in zip(self.feed_slots, feeds):
             env[s] = a
-        rt = _Run(state)
+        return env, _Run(state)
+
+    def feed(self, env, index: int, array) -> None:
+        """Set feed ``index`` of a started run (a value known only later: an upstream grad)."""
+        env[self.feed_slots[index][1]] = array
+
+    def run_steps(self, env, rt, indices) -> None:
         steps = self.steps
         i = 0
         try:
-            for i, step in enumerate(steps):
+            for i in indices:
+                step = steps[i]
                 if step is not None:
                     step(env, rt)
         except GraphRunError:
@@ -261,11 +280,15 @@ class Executable:
             shapes = " and ".join(str(np.shape(env[self.slot[v]])) for v in n.inputs)
             raise GraphRunError(f"{n.name} ({n.type}) failed on input shapes {shapes or '()'}: "
                                 f"{e}") from e
+
+    def finish(self, env, rt, state: State, which) -> list:
+        """The fetched arrays ``which`` (indices into the fetches), made safe to hand out."""
         out = []
         owned_ids = {id(v) for v in state.values.values()}
-        for s, copy in zip(self.fetch_slots, self.fetch_copy):
-            a = env[s]
-            if isinstance(a, np.ndarray) and (copy or a.base is not None or id(a) in owned_ids):
+        for k in which:
+            a = env[self.fetch_slots[k]]
+            if isinstance(a, np.ndarray) and (self.fetch_copy[k] or a.base is not None or
+                                              id(a) in owned_ids):
                 a = a.copy()
             out.append(a)
         self.last_allocated = rt.allocated
@@ -273,6 +296,7 @@ class Executable:
             for a in rt.retired:
                 if id(a) not in owned_ids:
                     _give(self.pool, a)
+            rt.retired = []
         return out
 
 

@@ -143,6 +143,7 @@ class Graph:
         self.collections: dict[str, list] = {}
         self.seed: int | None = None
         self._op_seed = itertools.count()
+        self._control: list[Node] = []  # ops every new op runs after (control_dependencies)
 
     # ---- building
     def unique_name(self, base: str, scoped: bool = True) -> str:
@@ -166,10 +167,45 @@ class Graph:
                 raise ValueError(f"{v.name!r} belongs to another graph than the op being built "
                                  "(use one graph, or build inside `with graph.as_default()`)")
         base = name or (op.__name__ if kind == "fn" else _KIND_TYPES.get(kind, kind))
+        if self._control:
+            control = list(control) + [c for c in self._control if c not in control]
+            # a variable read inside the block reads after the dependencies have run: a fresh
+            # read node, created now (so after them), instead of the variable's first read
+            inputs = [self._read_after(v) for v in inputs]
         node = Node(self, kind, op, self.unique_name(base), inputs, attrs, dyn_attrs, control)
         node.outputs = [Value(node, i, s, d) for i, (s, d) in enumerate(out)]
         self.nodes.append(node)
         return node
+
+    def _read_after(self, v: Value) -> Value:
+        if v.node.kind != "variable":
+            return v
+        return self.add("variable", None, (), {"var": v.node.attrs["var"]},
+                        out=[(v.shape, v.dtype)], name=v.node.name + "/read").outputs[0]
+
+    @contextlib.contextmanager
+    def control_dependencies(self, deps) -> Iterator[None]:
+        """Ops built inside run after ``deps`` (ops or tensors; None clears the outer ones), as
+        TensorFlow 1's: only ops created inside get the dependency (``tf.identity(x)`` is a new
+        op; ``y = x`` is not), and a variable they read is read after ``deps`` ran."""
+        saved = self._control
+        if deps is None:
+            self._control = []
+        else:
+            nodes = []
+            for d in (deps if isinstance(deps, (list, tuple)) else [deps]):
+                n = d.node if isinstance(d, Value) else d
+                if hasattr(d, "_as_graph_value"):
+                    n = d._as_graph_value().node
+                if not isinstance(n, Node) or n.graph is not self:
+                    raise TypeError(f"control_dependencies: {d!r} is not an op or tensor of "
+                                    "this graph")
+                nodes.append(n)
+            self._control = saved + [n for n in nodes if n not in saved]
+        try:
+            yield
+        finally:
+            self._control = saved
 
     @contextlib.contextmanager
     def name_scope(self, name: str) -> Iterator[str]:

@@ -14,9 +14,11 @@ values (``bool``, ``.item()``, ``float``, ``print``/``repr``, ``.numpy()``, ``.t
 ``backward()`` and optimizer steps, and any in-place change to a tensor made outside a
 primitive (seen as a version or storage change of a tensor the trace read).
 
-Not compiled yet (runs eagerly, with one warning): calls where a gradient must flow back
-through the function (grad mode on and an input or read tensor requiring grad), and hence a
-whole training step with ``loss.backward()`` and ``optimizer.step()`` inside.
+A whole training step (forward, ``loss.backward()``, ``zero_grad()``, ``optimizer.step()``)
+compiles into one generated function (:mod:`.replay`): the replay runs no per-op dispatch and
+no eager optimizer code. A call whose results carry gradients back into eager code (grad mode
+on, inputs or parameters requiring grad, no ``backward()`` inside) becomes one node of the
+eager tape whose backward runs the compiled backward graph (:mod:`.jit_autograd`).
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ from .autodiff import gradients
 from .executor import Executable, State
 from .ir import Graph
 from .passes import ALL
+from .codegen import Unsupported
+from .replay import MISS, generate
 
 _UNTRACEABLE = ("item", "__bool__", "__float__", "__int__", "__index__", "__repr__", "__str__",
                 "__format__", "tolist", "numpy", "__array__")
@@ -109,6 +113,9 @@ def _modules_of(fn, args):
     flags are part of the signature."""
     from ..nn.module import Module
     found = [a for a in args if isinstance(a, Module)]
+    owner = getattr(fn, "__self__", None)  # a bound method of a module (Model._tensor_step)
+    if isinstance(owner, Module):
+        found.append(owner)
     for cell in getattr(fn, "__closure__", None) or ():
         try:
             v = cell.cell_contents
@@ -133,8 +140,18 @@ class _Compiled:
         self.events = events              # [("zero_grad"|"step", obj, kwargs) | ("graph",)]
         self.grad_targets = grad_targets  # tensors whose .grad the traced backward filled
         self.state = State()
+        self.fast = None                  # the generated replay (``replay.generate``)
+        self.source = None
 
     def __call__(self, args):
+        if self.fast is not None:
+            r = self.fast(*args)
+            if r is not MISS:
+                return r
+        return self.interpret(args)
+
+    def interpret(self, args):
+        """The replay by the graph executor (closures), when no generated code applies."""
         results = None
         for ev in self.events:
             if ev[0] == "graph":
@@ -196,15 +213,53 @@ def _rebuild(s, results):
     return tag([_rebuild(v, results) for v in body])
 
 
+class _DiffCompiled(_Compiled):
+    """A signature whose results carry gradients back into eager autograd: the program runs
+    its forward phase on the call and its backward phase from the eager ``backward()``."""
+
+    def __init__(self, exe, arg_slots, structure, parents, outs, grad_of, n_res, out_specs,
+                 label):
+        super().__init__(exe, arg_slots, structure, [("graph",)], [])
+        self.parents, self.grad_of, self.n_res = parents, grad_of, n_res
+        self.diff = {i: k for k, i in enumerate(outs)}
+        self.out_specs, self.label = out_specs, label
+        prog = exe.program
+        later = {ph.node for _, ph in prog.feeds[len(arg_slots):]}
+        for n in prog.nodes:  # the backward phase: what depends on an upstream gradient
+            if n not in later and any(v.node in later for v in n.deps):
+                later.add(n)
+        self.phase1 = [i for i, n in enumerate(exe.nodes) if n not in later]
+        self.phase2 = [i for i, n in enumerate(exe.nodes) if n in later]
+
+    def interpret(self, args):
+        from .jit_autograd import attach
+        exe = self.exe
+        feeds = [args[i].data if isinstance(args[i], Tensor) else np.asarray(args[i])
+                 for i in self.arg_slots] + [None] * len(self.out_specs)
+        env, rt = exe.start(feeds, self.state)
+        exe.run_steps(env, rt, self.phase1)
+        results = exe.finish(env, rt, self.state, range(self.n_res))
+        run = {"exe": exe, "env": env, "rt": rt, "state": self.state, "phase2": self.phase2,
+               "n_args": len(self.arg_slots), "out_specs": self.out_specs,
+               "upstream": [None] * len(self.out_specs),
+               "grad_fetches": range(self.n_res, self.n_res + len(self.grad_of)),
+               "grad_of": self.grad_of, "n_parents": len(self.parents)}
+        parents = [args[x] if kind == "arg" else x for kind, x in self.parents]
+        tensors = attach(parents, run, results, self.diff, self.label)
+        return _rebuild(self.structure, tensors)
+
+
 class JitFunction:
     """A function compiled per input signature; call it like the function."""
 
-    def __init__(self, fn, passes=ALL):
+    def __init__(self, fn, passes=ALL, codegen=True):
         self.fn = fn
         self.passes = tuple(passes)
+        self.codegen = codegen
         self._compiled: dict = {}
         self._warned = set()
         self._mods = None
+        self._last = None  # the generated replay used last: tried first (its guard is cheap)
         functools.update_wrapper(self, fn)
 
     def signature(self, args, kwargs):
@@ -218,6 +273,11 @@ class JitFunction:
             (k, _key_of(v)) for k, v in kwargs.items())), grad_mode._enabled, flags)
 
     def __call__(self, *args, **kwargs):
+        last = self._last
+        if last is not None and not kwargs:
+            r = last(*args)
+            if r is not MISS:
+                return r
         key = self.signature(args, kwargs)
         entry = self._compiled.get(key)
         if entry is None:
@@ -226,6 +286,8 @@ class JitFunction:
             return out
         if entry == "eager":
             return self.fn(*args, **kwargs)
+        if entry.fast is not None:
+            self._last = entry.fast
         return entry(args)
 
     # ---- tracing
@@ -349,8 +411,11 @@ class JitFunction:
                     ins.append(v)
                 else:
                     a = np.asarray(x)
-                    ins.append(g.add("const", None, (), {"value": a}, out=[(a.shape, a.dtype)]
-                                     ).outputs[0])
+                    # a Python number stays one: the rule gets what eager gave it (NumPy treats
+                    # it as weak, so float32 * 2.0 stays float32; a 0-d float64 array would not)
+                    value = x if isinstance(x, (bool, int, float, complex)) else a
+                    ins.append(g.add("const", None, (), {"value": value},
+                                     out=[(a.shape, a.dtype)]).outputs[0])
             random = op.__module__.endswith("ops.random")
             node = g.add("rng_fn" if random else "fn", op, ins, dict(attrs),
                          out=[(o.shape, o.data.dtype) for o in outs], name=op.__name__)
@@ -358,8 +423,10 @@ class JitFunction:
                 values[id(o)] = v
         needs = [t for t, *_ in seen.values() if t.requires_grad] + \
             [a for a in args if isinstance(a, Tensor) and a.requires_grad]
-        if needs and grad_mode._enabled and loss is None:
-            raise _Untraceable("needs gradients through its result (not compiled yet)")
+        diff = bool(needs) and grad_mode._enabled and loss is None
+        if diff and any(e[0] != "graph" for e in events):
+            raise _Untraceable("needs gradients through its result and calls zero_grad() or "
+                               "step() without backward()")
         for t, data, version, copy in seen.values():
             changed = t.data is not data or t._vb[0] != version or not np.array_equal(
                 t.data, copy, equal_nan=True)
@@ -382,6 +449,9 @@ class JitFunction:
                                    "which a replay could not recompute")
             fetches.append(values[id(t)])
         grad_targets = []
+        if diff:
+            return self._build_diff(g, values, leaves, fetches, targets, needs, arg_slots,
+                                    structure, args)
         if loss is not None:
             leaves_needing = [t for t in needs if t._ctx is None]
             grads = gradients(loss, [values[id(t)] for t in leaves_needing])
@@ -391,11 +461,42 @@ class JitFunction:
                     fetches.append(gv)
         fed = [n.outputs[0] for n in g.nodes if n.kind == "placeholder"]
         exe = Executable(g, fetches, targets, fed, self.passes)
-        return _Compiled(exe, arg_slots, structure, events, grad_targets)
+        compiled = _Compiled(exe, arg_slots, structure, events, grad_targets)
+        if self.codegen:
+            mods = list(self._mods or []) + [m for top in _modules_of(lambda: None, args)
+                                             for m in top.modules()]
+            try:
+                compiled.fast, compiled.source, _ = generate(
+                    exe, arg_slots, structure, events, grad_targets, args, mods,
+                    f"<ember.jit {self.fn.__qualname__}>")
+            except Unsupported:
+                pass  # the executor's replay (a node kind the generator does not write)
+        return compiled
 
 
-def jit(fn=None, *, passes=ALL):
-    """Compile ``fn`` per input signature (``@ember.jit`` or ``ember.jit(fn, passes=...)``)."""
+
+    def _build_diff(self, g, values, leaves, fetches, targets, needs, arg_slots, structure, args):
+        """The compiled call when gradients flow out of it into eager code (``jit_autograd``)."""
+        outs = [i for i, t in enumerate(leaves) if t.requires_grad and t.data.dtype.kind in "fc"]
+        gys = [g.add("placeholder", None, (), {"feed_of": None},
+                     out=[(leaves[i].shape, leaves[i].data.dtype)], name=f"grad_out{k}").outputs[0]
+               for k, i in enumerate(outs)]
+        grads = gradients([fetches[i] for i in outs], [values[id(t)] for t in needs], grad_ys=gys)
+        grad_of = [j for j, gv in enumerate(grads) if gv is not None]
+        n_res = len(fetches)
+        fetches = fetches + [grads[j] for j in grad_of]
+        fed = [n.outputs[0] for n in g.nodes if n.kind == "placeholder"]
+        exe = Executable(g, fetches, targets, fed, self.passes)
+        where = {id(a): i for i, a in enumerate(args)}  # the call's own arguments, on each call
+        parents = [("arg", where[id(t)]) if id(t) in where else ("tensor", t) for t in needs]
+        return _DiffCompiled(exe, arg_slots, structure, parents, outs, grad_of, n_res,
+                             [(leaves[i].shape, leaves[i].data.dtype) for i in outs],
+                             self.fn.__qualname__)
+
+
+def jit(fn=None, *, passes=ALL, codegen=True):
+    """Compile ``fn`` per input signature (``@ember.jit`` or ``ember.jit(fn, passes=...)``).
+    ``codegen=False`` replays through the graph executor instead of generated code."""
     if fn is None:
-        return lambda f: JitFunction(f, passes)
-    return JitFunction(fn, passes)
+        return lambda f: JitFunction(f, passes, codegen)
+    return JitFunction(fn, passes, codegen)

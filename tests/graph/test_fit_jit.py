@@ -44,3 +44,18 @@ def test_ember_train_jit_key(tmp_path):
     cfg.write_text('[[model.layers]]\ntype = "ReLU"\n[solver]\njit = "yes"\n')
     with pytest.raises(ConfigError, match="jit"):
         load_config(str(cfg))
+
+
+def test_the_jitted_step_of_a_model_retraces_when_its_mode_changes():
+    ember.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+    model = ember.Model(net)
+    model.compile(optimizer=ember.optim.SGD(net.parameters(), lr=0.1), loss="cross_entropy")
+    x = np.ones((6, 4), np.float32)
+    y = np.array([0, 1, 0, 1, 0, 1])
+    model.fit(x, y, batch_size=6, epochs=1, verbose=0, jit=True)
+    step = model._jit_step
+    xt, yt = ember.tensor(x), ember.tensor(y)
+    model.eval()  # the module flags are part of the signature (the bound method's owner)
+    step(xt, yt)
+    assert len(step._compiled) == 2

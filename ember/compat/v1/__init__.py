@@ -53,8 +53,16 @@ def device(name):
     yield
 
 
-def control_dependencies(deps):
-    raise NotImplementedError("tf.control_dependencies is not supported; use tf.group")
+def control_dependencies(control_inputs):
+    """Ops created inside run after ``control_inputs`` (ops or tensors); None clears.
+    Only new ops get the dependency: read a variable through ``tf.identity(v)`` inside."""
+    return get_default_graph().control_dependencies(control_inputs)
+
+
+def identity(input, name=None) -> Value:  # noqa: A002 - TensorFlow's name
+    """A new op whose output is ``input``'s value (the gradient passes through unchanged)."""
+    x = _b.as_value(input)
+    return _b.apply(_ops.Cast, x, dtype=x.dtype, name=name or "Identity")
 
 
 # ---- creating tensors ------------------------------------------------------------------------

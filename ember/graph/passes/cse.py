@@ -30,7 +30,8 @@ def _freeze(x):
 def _key(n):
     try:
         return (n.kind, n.op, tuple(id(v) for v in n.inputs),
-                tuple(sorted((k, id(v)) for k, v in n.dyn_attrs.items())), _freeze(n.attrs))
+                tuple(sorted((k, id(v)) for k, v in n.dyn_attrs.items())), _freeze(n.attrs),
+                tuple(id(c) for c in n.control))  # control dependencies are part of an op
     except TypeError:  # an unhashable attribute: leave the node alone
         return None
 

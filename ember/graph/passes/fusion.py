@@ -135,7 +135,7 @@ def run_kernel(steps, nregs, arrays, out, scratch: dict):
         return out
     rows = out.shape[0]
     per = max(1, BLOCK // (n // rows))
-    full = [a.ndim == out.ndim and a.shape[0] == rows for a in arrays]
+    full = [np.ndim(a) == out.ndim and np.shape(a)[0] == rows for a in arrays]
     regs = _scratch(scratch, (per,) + out.shape[1:], out.dtype, nregs)
     for s in range(0, rows, per):
         e = min(rows, s + per)

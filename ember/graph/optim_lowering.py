@@ -1,0 +1,184 @@
+"""Optimizer steps written into the generated replay of ``@ember.jit``.
+
+A traced ``optimizer.step()`` becomes straight-line code: per parameter, the same sequence of
+in-place ufunc calls the eager step runs (``ember/optim``: ``axpy``/``axpby`` of
+``_fused.py``), on ``p.data``, ``p.grad.data`` and the optimizer's own state arrays, all read
+live on each call (``load_state_dict`` and schedulers may replace them). Hyperparameters are
+read from the param group on each call; the shape of the update (momentum or not, Nesterov...)
+is fixed at trace time and checked by a guard: when it no longer holds, or for an optimizer or
+configuration without a lowering here, the generated code calls ``optimizer.step()`` itself.
+``tests/graph/test_codegen.py`` checks each lowered update bit for bit against the eager step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _axpy(em, alpha, x, y, tmp):
+    """``y += alpha * x`` as ``_fused.axpy`` computes it."""
+    em.emit(f"if {alpha} == 1: add({y}, {x}, out={y})")
+    em.emit("else:")
+    em.emit(f"    multiply({x}, {alpha}, out={tmp}); add({y}, {tmp}, out={y})")
+
+
+def _axpby(em, alpha, x, beta, y, tmp):
+    """``y = alpha * x + beta * y`` as ``_fused.axpby`` computes it."""
+    em.emit(f"multiply({y}, {beta}, out={y})")
+    _axpy(em, alpha, x, y, tmp)
+
+
+class _Scratch:
+    """Two scratch buffers per (shape, dtype), shared by the parameters (updated one by one)."""
+
+    def __init__(self, em):
+        self.em, self.bufs = em, {}
+
+    def __call__(self, pa, k):
+        key = (pa.shape, pa.dtype.str, k)
+        if key not in self.bufs:
+            self.bufs[key] = self.em.buffer(pa.shape, pa.dtype, "OS")
+        return self.bufs[key]
+
+
+def _params(opt):
+    """(group index, param) for every parameter, in the order the eager step visits them."""
+    return [(i, p) for i, g in enumerate(opt.param_groups) for p in g["params"]]
+
+
+def _sgd(em, opt, scratch, grp):
+    mom = [g["momentum"] != 0 for g in opt.param_groups]
+    shape_of = [(m, g["nesterov"]) for m, g in zip(mom, opt.param_groups)]
+    for i, g in enumerate(opt.param_groups):
+        if g["weight_decay"] != 0 or g["maximize"]:
+            return None
+    guard = " and ".join(
+        f"({grp}[{i}]['momentum'] != 0) is {m} and bool({grp}[{i}]['nesterov']) is {bool(n)} and "
+        f"{grp}[{i}]['weight_decay'] == 0 and not {grp}[{i}]['maximize']"
+        for i, (m, n) in enumerate(shape_of))
+
+    def prelude(i):
+        em.emit(f"lr = {grp}[{i}]['lr']")
+
+    def body(i, P, pa):
+        G = f"{grp}[{i}]"
+        b = scratch(pa, 1)
+        if not mom[i]:
+            _axpy(em, "-lr", "ga", "pa", b)
+            return
+        st = "ST"
+        em.emit(f"st = {st}.get({P})")
+        em.emit("buf = None if st is None else st.get('momentum_buffer')")
+        em.emit("if buf is None:")
+        em.emit(f"    buf = ga.astype({em.bind(pa.dtype, 'DT')}, copy=True)")
+        em.emit(f"    {st}[{P}] = {{'momentum_buffer': buf}}")
+        em.emit("else:")
+        em.indent += 1
+        _axpby(em, f"(1 - {G}['dampening'])", "ga", f"{G}['momentum']", "buf", b)
+        em.indent -= 1
+        if shape_of[i][1]:
+            _axpy(em, "-lr", "ga", "pa", b)
+            _axpy(em, f"(-lr * {G}['momentum'])", "buf", "pa", b)
+        else:
+            _axpy(em, "-lr", "buf", "pa", b)
+    return guard, prelude, body
+
+
+def _rmsprop(em, opt, scratch, grp):
+    for g in opt.param_groups:
+        if g["weight_decay"] != 0 or g["maximize"] or g["centered"] or g["momentum"] > 0:
+            return None
+    guard = " and ".join(
+        f"{grp}[{i}]['weight_decay'] == 0 and not {grp}[{i}]['maximize'] and not "
+        f"{grp}[{i}]['centered'] and not {grp}[{i}]['momentum'] > 0"
+        for i in range(len(opt.param_groups)))
+    st = "ST"
+
+    def prelude(i):
+        G = f"{grp}[{i}]"
+        em.emit(f"lr, alpha, eps = {G}['lr'], {G}['alpha'], {G}['eps']")
+
+    def body(i, P, pa):
+        b = scratch(pa, 1)
+        em.emit(f"st = {st}[{P}]")
+        em.emit("st['step'] += 1")
+        em.emit("sq = st['square_avg']")
+        em.emit(f"multiply(ga, ga, out={b})")
+        _axpby(em, "(1 - alpha)", b, "alpha", "sq", b)
+        em.emit(f"sqrt(sq, out={b})")
+        em.emit(f"add({b}, eps, out={b})")
+        em.emit(f"divide(ga, {b}, out={b})")
+        _axpy(em, "-lr", b, "pa", b)
+    return guard, prelude, body
+
+
+def _adam(em, opt, scratch, grp):
+    for g in opt.param_groups:
+        if g["weight_decay"] != 0 or g["maximize"] or g["amsgrad"]:
+            return None
+    guard = " and ".join(
+        f"{grp}[{i}]['weight_decay'] == 0 and not {grp}[{i}]['maximize'] and not "
+        f"{grp}[{i}]['amsgrad']" for i in range(len(opt.param_groups)))
+    st = "ST"
+    em.ns.setdefault("msqrt", __import__("math").sqrt)
+
+    def prelude(i):
+        G = f"{grp}[{i}]"
+        em.emit(f"lr, (b1, b2), eps = {G}['lr'], {G}['betas'], {G}['eps']")
+
+    def body(i, P, pa):
+        b = scratch(pa, 1)
+        em.emit(f"st = {st}[{P}]")
+        em.emit("st['step'] = t = st['step'] + 1")
+        em.emit("m, v = st['exp_avg'], st['exp_avg_sq']")
+        _axpby(em, "(1 - b1)", "ga", "b1", "m", b)
+        em.emit(f"multiply(ga, ga, out={b})")
+        _axpby(em, "(1 - b2)", b, "b2", "v", b)
+        em.emit("bc1 = 1 - b1 ** t")
+        em.emit("bc2_sqrt = msqrt(1 - b2 ** t)")
+        em.emit(f"sqrt(v, out={b})")
+        em.emit(f"add({b}, eps * bc2_sqrt, out={b})")
+        em.emit(f"divide(m, {b}, out={b})")
+        _axpy(em, "(-lr / bc1 * bc2_sqrt)", b, "pa", b)
+    return guard, prelude, body
+
+
+def _rules():
+    from ..optim import SGD, Adam, RMSprop
+    return {SGD: _sgd, RMSprop: _rmsprop, Adam: _adam}
+
+
+def emit_step(em, opt, kwargs) -> bool:
+    """Write ``opt.step()`` into ``em``: lowered when a rule fits, else the call itself."""
+    o = em.bind(opt, "OPT")
+    rule = _rules().get(type(opt))
+    params = _params(opt)
+    plain = all(isinstance(p.data, np.ndarray) and p.data.dtype.kind == "f" for _, p in params)
+    # the traced step created the state of every parameter (an RMSprop/Adam state is read as is)
+    stated = rule is _sgd or all(opt.state.get(p) for _, p in params)
+    made = rule(em, opt, _Scratch(em), "PG") if rule is not None and not kwargs and plain \
+        and stated else None
+    if made is None:
+        em.emit(f"{o}.step()")
+        return False
+    guard, prelude, body = made
+    sizes = [len(g["params"]) for g in opt.param_groups]
+    em.emit(f"PG, ST = {o}.param_groups, {o}.state")
+    em.emit(f"if len(PG) != {len(sizes)} or not ({guard}): {o}.step()")
+    em.emit("else:")
+    em.indent += 1
+    last = None
+    for i, p in params:
+        if i != last:
+            prelude(i)
+            last = i
+        P = em.bind(p, "P")
+        em.emit(f"g = {P}.grad")
+        em.emit("if g is not None:")
+        em.indent += 1
+        em.emit(f"ga, pa = g.data, {P}.data")
+        body(i, P, p.data)
+        em.emit(f"{P}._vb[0] += 1")
+        em.indent -= 1
+    em.indent -= 1
+    return True
+
