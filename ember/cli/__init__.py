@@ -107,7 +107,7 @@ def main(argv=None):
                   "layers or a smaller batch_size", file=sys.stderr)
             return 1
         if args.quiet:
-            print(f"final test accuracy: {report['test_accuracy']:.4f}")
+            print(report["final"])
         return 0
     if args.command == "doctor":
         return main_from_args(args)
