@@ -27,6 +27,14 @@ TRAIN_HELP = """Train from a TOML config with three sections:
 [data]    dataset = mnist | fashion_mnist | cifar10 | cifar100, root (folder with the files;
           default: $EMBER_DATA, ~/.ember/data, system locations), layout = flat | image,
           validation_split (fraction held out of the training set).
+          Sequence tasks (Debian/vega data; their layers need [model] api = "keras"):
+          langid_words (languages, train_per_language, test_per_language, min_len, max_len,
+          seed, root), kjv_chars (seq_len, train_windows, val_fraction, val_chars, seed),
+          vega_forecast (file, column, history, horizon, test_from, stride, units, root).
+[model]   api = nn (ember.nn layers, the default) | keras (ember.keras layers: Embedding,
+          SimpleRNN/LSTM/GRU with return_sequences, Bidirectional and TimeDistributed with
+          layer = {type = ..., ...}, Dense, Conv1D, ...; weights sized from the first batch;
+          "data.vocab_size", "data.num_classes", "data.horizon", ... give the data's sizes).
 [[model.layers]]   one table per layer, in order: type = an ember.nn layer name (Linear,
           Conv2d, ReLU, MaxPool2d, Flatten, Dropout, BatchNorm2d, ...), its constructor
           arguments by name, and optional lr_mult / decay_mult (Caffe's per-layer multipliers
@@ -43,7 +51,10 @@ TRAIN_HELP = """Train from a TOML config with three sections:
           device = cpu, run_dir (default runs/), tensorboard (default true: TensorBoard logs in
           the run folder), doctor (default false: watch training with the training doctor and
           write its findings and activation histograms to TensorBoard), jit (default false:
-          compile the train step with ember.jit).
+          compile the train step with ember.jit), loss = cross_entropy (images) |
+          sparse_categorical_crossentropy (with from_logits) | mse | mae | huber, metrics
+          (accuracy | perplexity | mae | mse, as fit the task; the report gives the held-out
+          figure next to the task's baselines).
 
 Every key and value is checked before training starts; a mistake is reported with its line
 and the allowed values.

@@ -226,3 +226,9 @@ def test_sparse_crossentropy_from_logits_reads_classes_last_and_perplexity():
     p = Perplexity(from_logits=False)
     p.update(np.exp(logp), y)
     assert math.isclose(p.result(), want, rel_tol=1e-5)
+
+
+def test_doctor_refuses_non_classification_tasks_clearly():
+    from ember.diagnose.cli import run_doctor
+    with pytest.raises(ConfigError, match="checks classifiers.*'kjv_chars' is a language_model"):
+        run_doctor(os.path.join(EXAMPLES, "charlm_kjv.toml"), verbose=False)
