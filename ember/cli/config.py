@@ -362,7 +362,8 @@ def _check_layer(path, lines, i, spec):
         raise _err(path, lines, "model.layers", "type",
                    f"layer {i} (Embedding) looks up integer indices, but the data and every "
                    "layer's output here are float arrays (images scaled to [0, 1]); use Linear "
-                   "for float inputs", index=i)
+                   "for float inputs (the sequence datasets langid_words and kjv_chars give "
+                   "character ids, with [model] api = \"keras\")", index=i)
     mults = {}
     for meta in ("lr_mult", "decay_mult"):
         v = spec.get(meta, 1.0)

@@ -313,7 +313,7 @@ def load_task(data: dict):
     if d == "langid_words":
         return st.language_id_task(data["languages"], data["train_per_language"],
                                    data["test_per_language"], data["min_len"], data["max_len"],
-                                   data["seed"], data["root"])
+                                   data["seed"], data["root"], shuffle=True)
     if d == "kjv_chars":
         return st.char_lm_task(data["seq_len"], data["train_windows"], data["val_fraction"],
                                data["val_chars"], data["seed"])

@@ -73,9 +73,11 @@ def char_naive_bayes_accuracy(xtr, ytr, xte, yte, n_chars, n_classes):
 
 def language_id_task(languages=None, train_per_language: int = 2000,
                      test_per_language: int = 500, min_len: int = 3, max_len: int = 16,
-                     seed: int = 0, root: str = DICT_DIR) -> SequenceTask:
+                     seed: int = 0, root: str = DICT_DIR, shuffle: bool = False) -> SequenceTask:
     """Held-out split by word (``ember.data.text.corpora.language_id_split``); inputs are
-    (N, max_len) character ids padded with 0 (vocabulary of the training words, 1 = unknown)."""
+    (N, max_len) character ids padded with 0 (vocabulary of the training words, 1 = unknown).
+    The training words come grouped by language; ``shuffle`` mixes them (seeded), so that a
+    ``validation_split`` slice of the last samples holds every language."""
     (wtr, ytr), (wte, yte), langs = language_id_split(
         languages, train_per_language, test_per_language, seed, root,
         min_len=min_len, max_len=max_len)
@@ -83,6 +85,10 @@ def language_id_task(languages=None, train_per_language: int = 2000,
     xtr, ltr = encode_words(wtr, vocab, max_len)
     xte, lte = encode_words(wte, vocab, max_len)
     ytr, yte = ytr.astype(np.int64), yte.astype(np.int64)
+    if shuffle:
+        order = np.random.default_rng(seed + 1).permutation(len(ytr))
+        xtr, ltr, ytr = xtr[order], ltr[order], ytr[order]
+        wtr = [wtr[i] for i in order]
     n_classes = len(langs)
     majority = int(np.bincount(ytr, minlength=n_classes).argmax())
     baselines = {"majority class": float((yte == majority).mean()),
