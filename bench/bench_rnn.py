@@ -7,6 +7,10 @@
    most 1.5x PyTorch's time.
 2. Char-LM training steps per second: Embedding(75, 32) -> LSTM(256) -> Linear(75), batch 32,
    100 characters, cross-entropy, Adam, gradient clipping: the same model and data in both.
+3. ``--pin-ab``: the RNN primitive's per-thread OpenBLAS pin (``EMBER_RNN_BLAS_PIN``; one BLAS
+   thread for per-step products below ``nn_rnn.SMALL_STEP`` multiply-adds) on against off,
+   interleaved in one process, wall and CPU time per forward + backward. Run it without
+   OPENBLAS_NUM_THREADS=1 (with one BLAS thread anyway, the pin changes nothing).
 Medians of interleaved runs (ember, PyTorch, ember, ...) so machine load hits both alike.
 """
 import argparse
@@ -109,11 +113,79 @@ def char_lm(torch, steps, V=75, H=256, B=32, T=100):
     return 1 / te, 1 / tt
 
 
+PIN_CASES = [  # (label, module, batch, steps, inputs); the first two are below SMALL_STEP
+    ("BiGRU 24->96, batch 64, 16 steps (lang-ID)", lambda: nn.GRU(24, 96, bidirectional=True),
+     64, 16, 24),
+    ("LSTM 32->128, batch 32, 100 steps (small char-LM)", lambda: nn.LSTM(32, 128), 32, 100, 32),
+    ("LSTM 128->256, batch 64, 100 steps (above SMALL_STEP: never pinned)",
+     lambda: nn.LSTM(128, 256), 64, 100, 128),
+]
+
+
+def pin_ab(repeats, calls=3):
+    """Pin on vs off for each case: medians over ``repeats`` interleaved rounds (the order
+    alternates each round) of ``calls`` forward + backward passes; wall and process CPU
+    seconds per pass."""
+    from ember.ops import nn_rnn
+    pin = nn_rnn._LOCAL_THREADS
+    if pin is None:
+        print("no per-thread OpenBLAS setter found (or EMBER_RNN_BLAS_PIN=0): nothing to "
+              "compare")
+        return []
+    rows = []
+    rng = np.random.default_rng(0)
+    for label, make, B, T, n_in in PIN_CASES:
+        m = make()
+        x = ember.Tensor(rng.standard_normal((T, B, n_in)).astype(np.float32),
+                         requires_grad=True)
+
+        def once():
+            for _ in range(calls):
+                m.zero_grad()
+                x.grad = None
+                out = m(x)[0]
+                (out * out).sum().backward()
+        res = {"on": ([], []), "off": ([], [])}
+        try:
+            for r in range(repeats + 1):
+                for which in (("on", "off") if r % 2 == 0 else ("off", "on")):
+                    nn_rnn._LOCAL_THREADS = pin if which == "on" else None
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    once()
+                    if r:  # round 0 warms up
+                        res[which][0].append((time.perf_counter() - w0) / calls)
+                        res[which][1].append((time.process_time() - c0) / calls)
+        finally:
+            nn_rnn._LOCAL_THREADS = pin
+        med = {k: (float(np.median(w)), float(np.median(c))) for k, (w, c) in res.items()}
+        rows.append((label, med))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--lm-steps", type=int, default=10)
+    ap.add_argument("--pin-ab", action="store_true",
+                    help="only the OpenBLAS pin A/B (EMBER_RNN_BLAS_PIN on vs off)")
     args = ap.parse_args()
+    if args.pin_ab:
+        try:
+            from threadpoolctl import threadpool_info
+            blas = [(i.get("internal_api"), i.get("num_threads")) for i in threadpool_info()]
+        except ImportError:
+            blas = "threadpoolctl not installed"
+        print(f"numpy {np.__version__}, BLAS pools {blas}, OPENBLAS_NUM_THREADS="
+              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f}; medians of interleaved rounds\n")
+        print("| fwd+bwd | pin on: wall (ms) | pin off: wall (ms) | on / off wall | "
+              "pin on: CPU (ms) | pin off: CPU (ms) | on / off CPU |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for label, med in pin_ab(args.repeats):
+            (wn, cn), (wf, cf) = med["on"], med["off"]
+            print(f"| {label} | {wn * 1e3:.1f} | {wf * 1e3:.1f} | {wn / wf:.2f}x | "
+                  f"{cn * 1e3:.1f} | {cf * 1e3:.1f} | {cn / cf:.2f}x |")
+        return
     import torch
     print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} "
           f"threads), {os.cpu_count()} CPUs; medians of interleaved runs\n")

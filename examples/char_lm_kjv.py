@@ -5,7 +5,8 @@ perplexity next to a unigram character model's, and samples text with a temperat
     python examples/char_lm_kjv.py [--steps 2000] [--hidden 256] [--temperature 0.7]
 
 Perplexity = exp(mean cross-entropy per character) on held-out text (the last 10% of verses).
-Needs Debian's bible-kjv and bible-kjv-text (scripts/setup.sh installs them as root).
+Needs Debian's bible-kjv and bible-kjv-text (scripts/setup.sh installs them as root). The data
+comes from ember.data.sequence_tasks, as for the config examples/charlm_kjv.toml.
 """
 import argparse
 import math
@@ -16,8 +17,8 @@ import numpy as np
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
-from ember.data.text import Vocab
-from ember.data.text.corpora import load_kjv
+from ember.data.sequence_tasks import (char_windows as windows, consecutive_starts, kjv_ids,
+                                       unigram_perplexity)
 
 
 class CharLM(nn.Module):
@@ -32,28 +33,9 @@ class CharLM(nn.Module):
         return self.out(y), state
 
 
-def split_text(text, val_fraction=0.1):
-    """Train / validation split at a verse boundary (the last verses are held out)."""
-    cut = text.rfind("\n", 0, int(len(text) * (1 - val_fraction))) + 1
-    return text[:cut], text[cut:]
-
-
-def unigram_perplexity(train_ids, val_ids, n):
-    """exp(-mean log p(c)) with add-one smoothed character frequencies of the training text."""
-    p = (np.bincount(train_ids, minlength=n) + 1.0) / (len(train_ids) + n)
-    return float(np.exp(-np.mean(np.log(p[val_ids]))))
-
-
-def windows(ids, starts, seq_len):
-    idx = starts[:, None] + np.arange(seq_len + 1)
-    w = ids[idx]
-    return w[:, :-1], w[:, 1:]
-
-
 def evaluate(model, ids, seq_len=128, batch_size=64, max_chars=None):
     """Validation perplexity over consecutive windows (each predicted from its own start)."""
-    n = len(ids) - 1 if max_chars is None else min(len(ids) - 1, max_chars)
-    starts = np.arange(0, n - seq_len, seq_len)
+    starts = consecutive_starts(len(ids), seq_len, max_chars)
     model.eval()
     total, count = 0.0, 0
     with ember.no_grad():
@@ -108,10 +90,7 @@ def run(steps=2000, hidden=256, batch_size=32, seq_len=100, lr=3e-3, seed=0, val
         verbose=True):
     """Returns (model, vocab, validation perplexity, unigram perplexity)."""
     ember.manual_seed(seed)
-    train_text, val_text = split_text(load_kjv())
-    vocab = Vocab(train_text, pad_token=None, oov_token="<unk>")
-    tr = np.array(vocab.encode(train_text), np.int64)
-    va = np.array(vocab.encode(val_text), np.int64)
+    vocab, tr, va = kjv_ids()
     if val_chars:
         va = va[:val_chars]
     model = CharLM(len(vocab), hidden=hidden)

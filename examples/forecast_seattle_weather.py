@@ -6,7 +6,8 @@ the last 30 days).
     python examples/forecast_seattle_weather.py [--epochs 20]
 
 Chronological split: 2012-2014 to train, 2015 to test (normalised with the training
-statistics). Needs python3-vega-datasets (scripts/setup.sh installs it as root).
+statistics). Needs python3-vega-datasets (scripts/setup.sh installs it as root). The windows
+come from ember.data.sequence_tasks, as for the config examples/forecast_vega.toml.
 """
 import argparse
 import time
@@ -14,40 +15,22 @@ import time
 import numpy as np
 
 import ember
-from ember.data.datasets.vega import load_vega_series
+from ember.data.sequence_tasks import forecast_task, naive_errors
 from ember.keras import layers, models
 
 HISTORY, HORIZON = 30, 7
 
 
-def make_windows(series, start, stop, stride=1):
-    """Inputs (N, HISTORY, 1) and targets (N, HORIZON) whose windows lie in [start, stop)."""
-    ends = np.arange(start + HISTORY, stop - HORIZON + 1, stride)
-    x = np.stack([series[e - HISTORY:e] for e in ends])[:, :, None]
-    y = np.stack([series[e:e + HORIZON] for e in ends])
-    return x.astype(np.float32), y.astype(np.float32)
-
-
-def naive_errors(x, y, std):
-    """MAE (degrees C) of the 'last value' and 'mean of the window' forecasts."""
-    last = np.abs(x[:, -1:, 0] - y).mean() * std
-    mean = np.abs(x[:, :, 0].mean(1, keepdims=True) - y).mean() * std
-    return float(last), float(mean)
-
-
-def run(epochs=20, units=32, seed=0, stride=1, verbose=1):
+def run(epochs=20, units=32, seed=0, stride=1, verbose=1, batch_size=64):
     """Returns (model MAE, last-value MAE, window-mean MAE) on 2015, in degrees C."""
     ember.manual_seed(seed)
-    dates, temps = load_vega_series("seattle-weather.csv", "temp_max")
-    split = int(np.argmax(np.char.startswith(dates.astype(str), "2015")))  # 2012-14 | 2015
-    mean, std = temps[:split].mean(), temps[:split].std()
-    z = (temps - mean) / std
-    xtr, ytr = make_windows(z, 0, split, stride)
-    xte, yte = make_windows(z, split - HISTORY, len(z), stride=1)
+    task = forecast_task("seattle-weather.csv", "temp_max", HISTORY, HORIZON, "2015", stride)
+    xtr, ytr, xte, yte, std = task.x_train, task.y_train, task.x_test, task.y_test, \
+        task.target_scale
     model = models.Sequential([layers.LSTM(units, input_shape=(HISTORY, 1)),
                                layers.Dense(HORIZON)])
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
-    model.fit(xtr, ytr, epochs=epochs, batch_size=64, verbose=verbose)
+    model.fit(xtr, ytr, epochs=epochs, batch_size=batch_size, verbose=verbose)
     pred = model.predict(xte, batch_size=256)
     pred = pred.data if isinstance(pred, ember.Tensor) else np.asarray(pred)
     mae = float(np.abs(pred - yte).mean() * std)

@@ -5,7 +5,8 @@ against a bag-of-characters softmax baseline trained on the same words.
     python examples/lang_id_words.py [--train-per-language 2000] [--epochs 8]
 
 Held-out split by word (a word in two lists is dropped). Needs the wamerican, wngerman, wfrench,
-witalian, wspanish and wdutch packages (scripts/setup.sh installs them as root).
+witalian, wspanish and wdutch packages (scripts/setup.sh installs them as root). The data comes
+from ember.data.sequence_tasks, as for the config examples/langid_words.toml.
 """
 import argparse
 import time
@@ -15,18 +16,8 @@ import numpy as np
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
-from ember.data.text import Vocab
-from ember.data.text.corpora import language_id_split
+from ember.data.sequence_tasks import bag_of_chars, language_id_task
 from ember.nn.utils.rnn import pack_padded_sequence
-
-
-def encode(words, vocab):
-    """Words -> (N, longest) char ids (0 = padding) and their lengths."""
-    lens = np.array([len(w) for w in words])
-    x = np.zeros((len(words), lens.max()), np.int64)
-    for i, w in enumerate(words):
-        x[i, :len(w)] = vocab.encode(w)
-    return x, lens
 
 
 class CharGRU(nn.Module):
@@ -42,15 +33,6 @@ class CharGRU(nn.Module):
         packed = pack_padded_sequence(self.emb(x), lens, batch_first=True, enforce_sorted=False)
         _, h = self.rnn(packed)                       # (2, B, H): last step of each direction
         return self.out(ember.cat([h[0], h[1]], -1))
-
-
-def bag_of_chars(x, n_chars):
-    """Character frequencies per word (padding id 0 excluded): the order-free baseline."""
-    counts = np.zeros((len(x), n_chars), np.float32)
-    rows = np.repeat(np.arange(len(x)), x.shape[1])
-    np.add.at(counts, (rows, x.reshape(-1)), 1.0)
-    counts[:, 0] = 0
-    return counts / counts.sum(1, keepdims=True)
 
 
 def accuracy(logits, y):
@@ -111,11 +93,11 @@ def run(train_per_language=2000, test_per_language=500, epochs=8, seed=0, hidden
         verbose=True):
     """Returns (GRU held-out accuracy, baseline held-out accuracy, languages)."""
     ember.manual_seed(seed)
-    (wtr, ytr), (wte, yte), langs = language_id_split(
-        train_per_language=train_per_language, test_per_language=test_per_language, seed=seed)
-    vocab = Vocab([c for w in wtr for c in w], pad_token="<pad>", oov_token="<unk>")
-    xtr, ltr = encode(wtr, vocab)
-    xte, lte = encode(wte, vocab)
+    task = language_id_task(train_per_language=train_per_language,
+                            test_per_language=test_per_language, seed=seed)
+    xtr, ytr, xte, yte = task.x_train, task.y_train, task.x_test, task.y_test
+    ltr, lte = task.extra["train_lengths"], task.extra["test_lengths"]
+    vocab, langs = task.extra["vocab"], task.extra["languages"]
     base = train_baseline(xtr, ytr, len(vocab), len(langs))
     base_acc = accuracy(base(ember.Tensor(bag_of_chars(xte, len(vocab)))), yte)
     model = train_gru(xtr, ltr, ytr, len(vocab), len(langs), epochs=epochs, seed=seed,

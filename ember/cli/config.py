@@ -44,7 +44,9 @@ class ConfigError(ValueError):
 
 
 DATA_KEYS = {
-    "dataset": ("mnist", "fashion_mnist", "cifar10", "cifar100"),
+    "dataset": ("mnist", "fashion_mnist", "cifar10", "cifar100",
+                # sequence tasks: their own keys, see ember/cli/sequence_config.py
+                "langid_words", "kjv_chars", "vega_forecast"),
     "root": None, "layout": ("flat", "image"), "validation_split": None,
 }
 SOLVER_KEYS = {
@@ -56,6 +58,10 @@ SOLVER_KEYS = {
     "seed": None, "device": ("cpu",), "run_dir": None, "loss": ("cross_entropy",),
     "tensorboard": None, "doctor": None, "jit": None, "distributed": None,
 }
+# losses and metrics beyond images' cross_entropy / accuracy go with the sequence tasks
+SOLVER_KEYS["loss"] = ("cross_entropy", "sparse_categorical_crossentropy", "mse", "mae", "huber")
+SOLVER_KEYS.update({"from_logits": None, "metrics": None})
+MODEL_KEYS = {"layers": None, "api": ("nn", "keras")}
 TOP_KEYS = ("data", "model", "solver")
 LAYER_META = ("type", "lr_mult", "decay_mult")
 
@@ -67,7 +73,8 @@ DEFAULTS = {
                "test_interval": 1, "snapshot": 0, "snapshot_prefix": "snapshot", "resume": None,
                "seed": 0, "device": "cpu", "run_dir": "runs", "loss": "cross_entropy",
                "tensorboard": True, "doctor": False, "jit": False,
-               "distributed": None},  # None: data-parallel when started by mpirun -n N>1
+               "distributed": None,  # None: data-parallel when started by mpirun -n N>1
+               "from_logits": False, "metrics": None},
 }
 
 
@@ -128,7 +135,12 @@ def load_config(path):
             raise ConfigError(f"{path}:{lines.find(key, '') or '?'}: unknown section [{key}]; "
                               f"allowed: {', '.join(TOP_KEYS)}")
     out = {}
+    from . import sequence_config as seq
     for section, allowed in (("data", DATA_KEYS), ("solver", SOLVER_KEYS)):
+        raw_sec = cfg.get(section, {})
+        if section == "data" and seq.is_sequence(raw_sec.get("dataset")):
+            out["data"] = seq.check_data(path, lines, raw_sec)
+            continue
         sec = dict(DEFAULTS[section])
         for key, value in cfg.get(section, {}).items():
             if key not in allowed:
@@ -141,13 +153,30 @@ def load_config(path):
             sec[key] = value
         out[section] = sec
     _check_numbers(path, lines, out)
+    seq.check_solver(path, lines, out, cfg.get("solver", {}))
     layers = cfg.get("model", {}).get("layers")
     if not layers:
         raise ConfigError(f"{path}: [model] needs at least one [[model.layers]] table")
-    for key in cfg["model"]:
-        if key != "layers":
-            raise _err(path, lines, "model", key, "unknown key; allowed: layers")
-    out["model"] = {"layers": [_check_layer(path, lines, i, spec) for i, spec in enumerate(layers)]}
+    for key, value in cfg["model"].items():
+        if key not in MODEL_KEYS:
+            raise _err(path, lines, "model", key,
+                       f"unknown key; allowed: {', '.join(MODEL_KEYS)}")
+        if MODEL_KEYS[key] and value not in MODEL_KEYS[key]:
+            raise _err(path, lines, "model", key, f"{value!r} is not allowed; choose one of "
+                                                  f"{', '.join(MODEL_KEYS[key])}")
+    api = cfg["model"].get("api", "nn")
+    dataset = out["data"]["dataset"]
+    if api == "nn" and seq.is_sequence(dataset):
+        raise _err(path, lines, "model", "api" if "api" in cfg["model"] else "layers",
+                   f"dataset {dataset!r} is a sequence task: its layers are ember.keras's "
+                   "(Embedding with mask_zero, LSTM/GRU/SimpleRNN with return_sequences, "
+                   "Bidirectional, TimeDistributed, Dense); set api = \"keras\" in [model]")
+    if api == "keras":
+        specs = [seq.check_keras_layer(path, lines, i, spec, dataset)
+                 for i, spec in enumerate(layers)]
+    else:
+        specs = [_check_layer(path, lines, i, spec) for i, spec in enumerate(layers)]
+    out["model"] = {"layers": specs, "api": api}
     return out
 
 
@@ -171,9 +200,10 @@ def _check_numbers(path, lines, cfg):
          "an integer >= 0 (epochs; 0 = only the final weights)"),
         ("solver", "seed", s["seed"], lambda v: isinstance(v, int) and v >= 0,
          "an integer >= 0"),
-        ("data", "validation_split", d["validation_split"], lambda v: 0 <= v < 1,
-         "a number in [0, 1)"),
     ]
+    if "layout" in d:  # an image dataset (a sequence task's [data] is checked on its own)
+        rules.append(("data", "validation_split", d["validation_split"], lambda v: 0 <= v < 1,
+                      "a number in [0, 1)"))
     for section, key, value, ok, what in rules:
         good = isinstance(value, (int, float)) and not isinstance(value, bool) and \
             math.isfinite(value)
@@ -199,6 +229,8 @@ def _check_numbers(path, lines, cfg):
                    "moment estimates); remove it or change the optimizer")
     for key in ("resume", "root"):
         section = "solver" if key == "resume" else "data"
+        if key not in cfg[section]:
+            continue
         v = cfg[section][key]
         if v is not None and not isinstance(v, str):
             raise _err(path, lines, section, key, f"got {v!r}; expected a path in quotes")
@@ -331,7 +363,8 @@ def _check_layer(path, lines, i, spec):
         raise _err(path, lines, "model.layers", "type",
                    f"layer {i} (Embedding) looks up integer indices, but the data and every "
                    "layer's output here are float arrays (images scaled to [0, 1]); use Linear "
-                   "for float inputs", index=i)
+                   "for float inputs (the sequence datasets langid_words and kjv_chars give "
+                   "character ids, with [model] api = \"keras\")", index=i)
     mults = {}
     for meta in ("lr_mult", "decay_mult"):
         v = spec.get(meta, 1.0)

@@ -27,13 +27,24 @@ from .config import load_config
 
 
 def build_model(cfg):
-    """nn.Sequential from the [[model.layers]] list, and per-layer lr/decay multipliers."""
+    """nn.Sequential from the [[model.layers]] list, and per-layer lr/decay multipliers.
+    Keras-named layers (``[model] api = "keras"``) take the data's sizes (``"data.NAME"``,
+    filled in by :func:`load_data`) and are built on a zero batch of the task's input shape,
+    so the optimizer sees their weights."""
     from .. import nn
     layers, mults = [], []
+    keras = cfg["model"].get("api") == "keras"
+    if keras:
+        from .sequence_config import input_example, make_layer
+        sizes = cfg["data"].get("sizes", {})
     for spec in cfg["model"]["layers"]:
-        layers.append(getattr(nn, spec["type"])(**spec["kwargs"]))
+        layers.append(make_layer(spec, sizes) if keras else
+                      getattr(nn, spec["type"])(**spec["kwargs"]))
         mults.append((spec["lr_mult"], spec["decay_mult"]))
-    return nn.Sequential(*layers), mults
+    net = nn.Sequential(*layers)
+    if keras and input_example(cfg["data"]) is not None:
+        _check_fits_data(net, input_example(cfg["data"]), cfg)
+    return net, mults
 
 
 def param_groups(model, mults, solver):
@@ -93,9 +104,25 @@ def lr_factor(solver, total_iters):
     raise ValueError(p)
 
 
+def load_task(cfg):
+    """The sequence task ``[data]`` names (``ember.data.sequence_tasks.SequenceTask``); its
+    sizes (vocabulary, classes, ...) are recorded in ``cfg["data"]["sizes"]`` for the layers'
+    ``"data.NAME"`` references."""
+    from .sequence_config import load_task as _load
+    task = _load(cfg["data"])
+    cfg["data"]["sizes"] = dict(task.sizes)
+    return task
+
+
 def load_data(cfg):
+    """(x_train, y_train, x_test, y_test) arrays: images scaled to [0, 1] in the config's
+    layout, or a sequence task's arrays as built (ids, windows)."""
     from .. import data as edata
+    from .sequence_config import is_sequence
     d = cfg["data"]
+    if is_sequence(d["dataset"]):
+        t = load_task(cfg)
+        return t.x_train, t.y_train, t.x_test, t.y_test
     loaders = {"mnist": edata.load_mnist, "fashion_mnist": edata.load_fashion_mnist,
                "cifar10": edata.load_cifar10, "cifar100": edata.load_cifar100}
     (xtr, ytr), (xte, yte) = loaders[d["dataset"]](root=d["root"])
@@ -127,9 +154,10 @@ def _check_fits_data(net, x, cfg):
                 h = layer(h)
     except ValueError as e:
         spec = cfg["model"]["layers"][i]
+        data = (f"data layout {cfg['data']['layout']!r}" if "layout" in cfg["data"] else
+                f"dataset {cfg['data']['dataset']!r}")
         raise ConfigError(f"[[model.layers]] layer {i} ({spec['type']}) does not fit its input "
-                          f"of shape {tuple(h.shape)} (data layout "
-                          f"{cfg['data']['layout']!r}): {e}") from None
+                          f"of shape {tuple(h.shape)} ({data}): {e}") from None
     finally:
         net.train()
 
@@ -159,12 +187,19 @@ def run(config_path, verbose=1, overrides=None):
             cfg[section][key] = v
     solver = cfg["solver"]
     manual_seed(solver["seed"])
-    xtr, ytr, xte, yte = load_data(cfg)
+    from .sequence_config import is_sequence
+    task = load_task(cfg) if is_sequence(cfg["data"]["dataset"]) else None
+    if task is None:
+        xtr, ytr, xte, yte = load_data(cfg)
+    else:
+        xtr, ytr, xte, yte = task.x_train, task.y_train, task.x_test, task.y_test
     net, mults = build_model(cfg)
     _check_fits_data(net, xtr, cfg)
     model = Model(net)
     opt = make_optimizer(param_groups(net, mults, solver), solver)
-    model.compile(optimizer=opt, loss=solver["loss"], metrics=["accuracy"])
+    loss, metrics = loss_and_metrics(solver)
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
+    names = list(solver["metrics"])
 
     from ..train.distributed import wanted
     distributed = wanted(solver["distributed"])
@@ -210,7 +245,8 @@ def run(config_path, verbose=1, overrides=None):
             k = solver["test_interval"]
             if k and (epoch + 1) % k == 0 or epoch + 1 == solver["max_epochs"]:
                 res = model.evaluate(xte, yte, batch_size=512, return_dict=True)
-                logs["test_loss"], logs["test_accuracy"] = res["loss"], res["accuracy"]
+                logs["test_loss"] = res["loss"]
+                logs.update({f"test_{m}": res[m] for m in names})
             logs["lr"] = opt.param_groups[0]["lr"]
 
     class Snapshot(Callback):
@@ -248,18 +284,55 @@ def run(config_path, verbose=1, overrides=None):
     report = {"config": os.path.abspath(config_path),
               "run_dir": os.path.abspath(run_dir) if main else None, "processes": world,
               "dataset": cfg["data"]["dataset"], "epochs": solver["max_epochs"],
-              "train_seconds": round(train_time, 2), "test_loss": test["loss"],
-              "test_accuracy": test["accuracy"],
-              "history": {k: [float(x) for x in v] for k, v in hist.history.items()}}
-    if not main:
+              "train_seconds": round(train_time, 2), "test_loss": test["loss"]}
+    report.update({f"test_{m}": test[m] for m in names})
+    report["history"] = {k: [float(x) for x in v] for k, v in hist.history.items()}
+    text = (f"dataset {report['dataset']}, {solver['max_epochs']} epochs in {train_time:.1f} s\n"
+            f"test loss {test['loss']:.4f}, "
+            + ", ".join(f"test {m} {test[m]:.4f}" for m in names) + "\n")
+    if task is None:
+        report["final"] = f"final test accuracy: {test['accuracy']:.4f}"
+    else:
+        report["held_out"] = held_out(task, solver, test)
+        report["final"] = report["held_out"]["text"]
+        text += report["final"] + "\n"
+    if not main:  # only rank 0 writes the run folder
         return report
     with open(os.path.join(run_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
-    text = (f"dataset {report['dataset']}, {solver['max_epochs']} epochs in {train_time:.1f} s\n"
-            f"test loss {test['loss']:.4f}, test accuracy {test['accuracy']:.4f}\n")
     with open(os.path.join(run_dir, "report.txt"), "w") as f:
         f.write(text)
     if verbose:
         print(f"run folder: {run_dir}")
-        print(f"final test accuracy: {test['accuracy']:.4f}")
+        print(report["final"])
     return report
+
+
+def loss_and_metrics(solver):
+    """The compiled loss and metric objects the [solver] names: Keras's sparse cross-entropy
+    as a loss object (``from_logits``), perplexity reading logits or probabilities alike."""
+    from ..train import losses, metrics
+    name = solver["loss"]
+    logits = name == "cross_entropy" or solver["from_logits"]
+    loss = losses.SparseCategoricalCrossentropy(from_logits=solver["from_logits"]) \
+        if name == "sparse_categorical_crossentropy" else name
+    objs = [metrics.Perplexity(from_logits=logits) if m == "perplexity" else metrics.get(m)
+            for m in solver["metrics"]]
+    return loss, objs
+
+
+def held_out(task, solver, test):
+    """The task's held-out figure next to its baselines (errors of a regression in the data's
+    units: standardised values times the training std)."""
+    from .sequence_config import HEADLINE
+    metric = HEADLINE[task.kind]
+    if metric not in test:  # the config chose other metrics: the first one it has
+        metric = solver["metrics"][0]
+    value = test[metric] * (task.target_scale if metric == "mae" else 1.0)
+    units = f" {task.units}" if metric == "mae" and task.units else ""
+    base = task.baselines if metric == HEADLINE[task.kind] else {}
+    text = f"held-out {metric}: {value:.4f}{units}"
+    if base:
+        text += " (" + ", ".join(f"{k}: {v:.4f}{units}" for k, v in base.items()) + ")"
+    return {"metric": metric, "value": float(value), "units": units.strip(),
+            "baselines": {k: float(v) for k, v in base.items()}, "text": text}

@@ -33,6 +33,13 @@ def run_doctor(config_path, samples=2000, steps=60, lr_steps=100, overfit=True, 
     from ..tensor import Tensor
     from .doctor import Doctor
     cfg = load_config(config_path)
+    from ..cli.config import ConfigError
+    from ..cli.sequence_config import is_sequence, kind
+    if is_sequence(cfg["data"]["dataset"]) and kind(cfg["data"]["dataset"]) != "classification":
+        # its checks assume a softmax classifier (chance loss ln(C), cross-entropy steps)
+        raise ConfigError(f"{config_path}: ember doctor checks classifiers; dataset "
+                          f"{cfg['data']['dataset']!r} is a {kind(cfg['data']['dataset'])} "
+                          "task (use ember.diagnose.Doctor in a script with its own loss)")
     solver = cfg["solver"]
     manual_seed(solver["seed"])
     if data is None:

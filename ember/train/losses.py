@@ -117,6 +117,14 @@ def _from_logits_binary(y_pred, y_true):
     return _f().binary_cross_entropy_with_logits(y_pred, y.astype(y_pred.dtype))
 
 
+def _from_logits_sparse(y_pred, y_true):
+    """Keras's sparse cross-entropy from logits: classes on the LAST axis, so (B, T, C)
+    per-step outputs go with (B, T) targets (PyTorch's ``cross_entropy`` wants them on dim 1)."""
+    if y_pred.ndim > 2:
+        y_pred, y_true = y_pred.reshape(-1, y_pred.shape[-1]), y_true.reshape(-1)
+    return _f().cross_entropy(y_pred, y_true)
+
+
 def cross_entropy(y_pred, y_true):
     """Softmax cross-entropy from logits (``ember.nn.functional.cross_entropy``)."""
     return _f().cross_entropy(y_pred, y_true)
@@ -169,7 +177,7 @@ class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
 
     def fn(self):
-        return cross_entropy if self.from_logits else sparse_categorical_crossentropy
+        return _from_logits_sparse if self.from_logits else sparse_categorical_crossentropy
 
 
 class CategoricalCrossentropy(Loss):

@@ -190,6 +190,42 @@ class MeanSquaredError(_MeanError):
         return d * d
 
 
+class Perplexity(Metric):
+    """exp(mean cross-entropy per predicted token): exp(-sum log p(target) / #targets) over
+    everything seen since ``reset``. Outputs (..., C): logits (``from_logits=True``, the
+    default) or probabilities; targets are class indices of the outputs' leading shape."""
+
+    name = "perplexity"
+
+    def __init__(self, from_logits=True, name=None):
+        self.from_logits = bool(from_logits)
+        self.name = name or self.name
+        self.reset()
+
+    def reset(self):
+        self.nll = 0.0
+        self.count = 0
+
+    def update(self, y_pred, y_true):
+        p = np.asarray(_to_host(y_pred), np.float64)
+        p = p.reshape(-1, p.shape[-1])
+        t = np.asarray(_to_host(y_true)).reshape(-1).astype(np.int64)
+        if len(t) != len(p):
+            raise ValueError(f"perplexity: {len(t)} targets for {len(p)} predictions of "
+                             f"{p.shape[-1]} classes")
+        picked = p[np.arange(len(t)), t]
+        if self.from_logits:  # log softmax, stably
+            m = p.max(1)
+            logp = picked - m - np.log(np.exp(p - m[:, None]).sum(1))
+        else:
+            logp = np.log(np.clip(picked, 1e-7, 1.0))
+        self.nll -= float(logp.sum())
+        self.count += len(t)
+
+    def result(self):
+        return float(np.exp(self.nll / self.count)) if self.count else 0.0
+
+
 _ALIASES = {
     "accuracy": Accuracy, "acc": Accuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
@@ -200,6 +236,7 @@ _ALIASES = {
     "precision": Precision, "recall": Recall, "f1": F1Score, "f1_score": F1Score,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "perplexity": Perplexity,
 }
 
 

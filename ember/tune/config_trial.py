@@ -90,11 +90,15 @@ _DATA_CACHE = {}
 def _data(cfg):
     from ..cli.train import load_data
     d = cfg["data"]
-    key = (d["dataset"], d["root"], d["layout"])
+    # every [data] key (sequence tasks have their own); "sizes" is what load_data adds
+    key = repr(sorted((k, v) for k, v in d.items() if k != "sizes"))
     if key not in _DATA_CACHE:  # a worker runs many trials on the same data
         _DATA_CACHE.clear()
-        _DATA_CACHE[key] = load_data(cfg)
-    return _DATA_CACHE[key]
+        _DATA_CACHE[key] = (load_data(cfg), dict(d.get("sizes", {})))
+    arrays, sizes = _DATA_CACHE[key]
+    if sizes:  # a sequence task's vocabulary / classes, for the layers' "data.NAME" sizes
+        d["sizes"] = dict(sizes)
+    return arrays
 
 
 def train_trial(cfg: dict, epochs: int, seed: int, run_dir: str, trial=None,
@@ -107,7 +111,8 @@ def train_trial(cfg: dict, epochs: int, seed: int, run_dir: str, trial=None,
     With an Optuna ``trial``, the training loss is reported every ``report_every`` batches and
     the trial is stopped (``optuna.TrialPruned``) when the study's pruner says so."""
     from .. import manual_seed
-    from ..cli.train import build_model, lr_factor, make_optimizer, param_groups
+    from ..cli.train import build_model, loss_and_metrics, lr_factor, make_optimizer, \
+        param_groups
     from ..train import LambdaCallback, Model
     from ..train.callbacks import Callback
     from ..train.tensorboard import TensorBoard
@@ -120,7 +125,8 @@ def train_trial(cfg: dict, epochs: int, seed: int, run_dir: str, trial=None,
     net, mults = build_model(cfg)
     model = Model(net)
     opt = make_optimizer(param_groups(net, mults, solver), solver)
-    model.compile(optimizer=opt, loss=solver["loss"], metrics=["accuracy"])
+    loss, metrics = loss_and_metrics(solver)   # images: cross_entropy and accuracy
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
 
     steps = math.ceil(len(x) / solver["batch_size"])
     factor = lr_factor(solver, steps * epochs)
