@@ -5,6 +5,8 @@ exports). ``import ember`` does not import onnx; these functions load it on firs
 """
 from __future__ import annotations
 
+from ._export_errors import ExportError
+
 
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None,
            opset_version: int = 17, **kwargs):
@@ -26,4 +28,4 @@ def load(f, **kwargs):
     return _load(f, **kwargs)
 
 
-__all__ = ["export", "load"]
+__all__ = ["ExportError", "export", "load"]
