@@ -84,7 +84,7 @@ class GraphWalker:
                 raise where.fail(f"it reads a tensor of shape {value.shape} made inside the "
                                  f"model whose shape follows a dynamic axis ({a2.shape} when "
                                  "the axis grows), so it cannot be a constant; compute it from "
-                                 "the input with ember ops (e.g. zeros_like)")
+                                 "the input with ember ops (e.g. x * 0)")
             if value.dtype != object and not np.array_equal(value, a2, equal_nan=True):
                 raise where.fail("it reads a value computed outside ember's ops (e.g. "
                                  "through .numpy(), .item() or len()) that changes when a "

@@ -13,6 +13,8 @@ ort = pytest.importorskip("onnxruntime")
 def flat(out):
     if isinstance(out, ember.Tensor):
         return [out.data]
+    if isinstance(out, np.ndarray):
+        return [out]
     if isinstance(out, dict):
         out = list(out.values())
     if isinstance(out, (tuple, list)):
@@ -33,13 +35,14 @@ def export_and_compare(model, args, run_args=None, atol=1e-5, **kw):
     run_args = args if run_args is None else run_args
     run_args = run_args if isinstance(run_args, tuple) else (run_args,)
     sess = session(proto)
-    feeds = {i.name: np.asarray(a.data if isinstance(a, ember.Tensor) else a)
-             for i, a in zip(sess.get_inputs(), [a for a in run_args if a is not None])}
+    feeds = {i.name: a for i, a in zip(sess.get_inputs(), flat(run_args))}
+    assert len(feeds) == len(sess.get_inputs())
     got = sess.run(None, feeds)
     was = model.training
     model.eval()
     with ember.no_grad():
-        want = flat(model(*run_args))
+        want = flat(model(*[ember.tensor(a) if isinstance(a, np.ndarray) else a
+                             for a in run_args]))
     model.train(was)
     assert len(got) == len(want)
     for g, w in zip(got, want):
