@@ -48,6 +48,7 @@ class GraphWalker:
         self.params = {}                     # id(tensor) -> (name, tensor) of parameters used
         self._consts = {}                    # (id(obj), dtype) -> name
         self.keep = []                       # objects whose ids are cache keys stay alive
+        self.input_names = {}                # id(graph-input tensor) -> its name
 
     # ---- values -------------------------------------------------------------------------
     def dyn(self, t) -> frozenset:
@@ -78,6 +79,13 @@ class GraphWalker:
 
     def _constant(self, t, dtype, where, alt):
         value = np.asarray(t.data if isinstance(t, Tensor) else t)
+        if value.ndim and where is not None:
+            for x in self.rec.inputs:
+                if np.shares_memory(value, x.data):
+                    raise where.fail(f"it reads the values of input "
+                                     f"'{self.input_names.get(id(x), '?')}' outside ember's "
+                                     "ops (through .data or .numpy()), so the export would "
+                                     "bake this example's values in; pass the tensor itself")
         if alt is not None and where is not None:
             a2 = np.asarray(alt.data if isinstance(alt, Tensor) else alt)
             if a2.shape != value.shape:

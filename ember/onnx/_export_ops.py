@@ -199,7 +199,7 @@ def _as_index(c, i):
     return c.inp(i, np.int64) if c.dtype(i) != np.int32 else c.inp(i)
 
 
-@rule(ops.GetItem)
+@rule(ops.GetItem, dynamic_attrs=("index",))
 def _getitem(c):
     template = c.attrs.get("index")
     items = template if isinstance(template, tuple) else (template,)
@@ -219,6 +219,7 @@ def _getitem(c):
                          "their dims to the front) are not exported")
         if len(advanced) > 1:
             return _gather_nd(c, items, ndim)
+    items = _end_relative(c, items, consumed)
     x, axis = c.inp(0), 0
     for it in items:
         if it is None:
@@ -250,6 +251,59 @@ def _getitem(c):
         else:
             raise c.fail(f"index item {it!r} is not exported")
     return x
+
+
+def _end_relative(c, items, consumed):
+    """With dynamic axes, index positions that move with a dim's size (``out[:T]``,
+    ``out[T]`` on T + 1 rows) become positions from the end (``[:-1]``, ``[-1]``); any other
+    change is an error."""
+    alt = c.call.alt
+    if alt is None:
+        return items
+    alt_items = alt.attrs.get("index")
+    alt_items = alt_items if isinstance(alt_items, tuple) else (alt_items,)
+    shape, alt_shape = c.shape(0), c.alt_shape(0)
+    out, src = [], 0
+
+    def rel(v, v2, n, n2):
+        if v is None or v == v2:      # a fixed position from the start (or end)
+            return v
+        if v >= 0 and v2 >= 0 and v - n == v2 - n2 and v - n < 0:
+            return v - n
+        raise c.fail(f"index {v} changes with a dynamic axis ({v2} when the axis grows) "
+                     "and is not a fixed distance from its end")
+
+    for it, it2 in zip(items, alt_items):
+        if it is None or isinstance(it, Slot) and c.dtype(1 + it.k) != np.bool_:
+            out.append(it)
+            src += 0 if it is None else 1
+            continue
+        if it is Ellipsis:
+            out.append(it)
+            src += len(shape) - consumed
+            continue
+        if isinstance(it, Slot):
+            out.append(it)
+            src += c.ndim(1 + it.k)
+            continue
+        n, n2 = shape[src], alt_shape[src]
+        if isinstance(it, slice):
+            stop = it.stop
+            if it.step is not None and it.step < 0 or it.step != it2.step:
+                if it != it2:
+                    raise c.fail(f"slice {it} changes with a dynamic axis ({it2})")
+            else:
+                # a stop at or past the end of a growing dim means "to the end"
+                if stop is not None and stop >= n and it2.stop is not None and it2.stop >= n2:
+                    stop = None
+                elif stop is not None:
+                    stop = rel(stop, it2.stop, n, n2)
+                it = slice(rel(it.start, it2.start, n, n2), stop, it.step)
+            out.append(it)
+        else:
+            out.append(rel(int(it), int(it2), n, n2))
+        src += 1
+    return tuple(out)
 
 
 def _slice(c, x, s, axis):

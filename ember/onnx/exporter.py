@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -105,6 +106,7 @@ def export(model, args, f, input_names: list[str] | None = None,
     graph_inputs = []
     for name, t, dims in zip(in_names, inputs, input_dyn):
         walker.values[id(t)] = name
+        walker.input_names[id(t)] = name
         syms = spec.get(name, {})
         shape = [syms[d] if d in syms else int(n) for d, n in enumerate(t.shape)]
         graph_inputs.append(onnx.helper.make_tensor_value_info(
@@ -130,6 +132,12 @@ def export(model, args, f, input_names: list[str] | None = None,
         node.input[:] = [renames.get(v, v) for v in node.input]
         node.output[:] = [renames.get(v, v) for v in node.output]
 
+    read = {v for n in b.nodes for v in n.input} | set(out_names)
+    for name in in_names:
+        if name not in read:
+            warnings.warn(f"ember.onnx.export: input {name!r} is not read by the exported "
+                          "graph (a model that reads it outside ember's ops, e.g. through "
+                          ".numpy(), had its values baked in)", UserWarning, stacklevel=2)
     graph = onnx.helper.make_graph(b.nodes, type(model).__name__, graph_inputs, graph_outputs,
                                    initializer=b.initializers)
     opsets = [onnx.helper.make_opsetid("", opset_version)]

@@ -99,6 +99,22 @@ def test_value_read_outside_ops_with_dynamic_axes():
         ember.onnx.export(Count(), ember.randn(2, 3), None, dynamic_axes={"input": [0]})
 
 
+def test_input_values_read_outside_ops():
+    class Peek(nn.Module):
+        def forward(self, x):
+            return x + ember.Tensor(x.data)
+
+    with pytest.raises(ember.onnx.ExportError, match="values of input 'input' outside"):
+        ember.onnx.export(Peek(), ember.randn(2, 3), None)
+
+    class Ignore(nn.Module):
+        def forward(self, x, y):
+            return x * 2
+
+    with pytest.warns(UserWarning, match="input 'input_1' is not read"):
+        ember.onnx.export(Ignore(), (ember.randn(2, 3), ember.randn(2)), None)
+
+
 def test_python_branch_on_the_batch_size():
     class Branch(nn.Module):
         def forward(self, x):
