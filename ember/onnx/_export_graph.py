@@ -179,7 +179,12 @@ class GraphWalker:
         self.b.scope = path
         if call.alt is not None:
             ctx.check_static_attrs()
-        outs = rule(ctx)
+        try:
+            outs = rule(ctx)
+        except ExportError:
+            raise
+        except Exception as e:      # a case the rule did not foresee: say where it happened
+            raise ctx.fail(f"{type(e).__name__}: {e}") from e
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
         for o, n in zip(call.outputs, outs + [None] * (len(call.outputs) - len(outs))):
             if isinstance(o, Tensor):

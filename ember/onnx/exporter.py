@@ -73,6 +73,10 @@ def export(model, args, f, input_names: list[str] | None = None,
     Raises :class:`ember.onnx.ExportError` (a RuntimeError) naming the op and the layer for
     anything ONNX cannot express.
     """
+    from ..nn.module import Module
+    if not isinstance(model, Module):
+        raise TypeError(f"ember.onnx.export: model must be an ember.nn.Module, got "
+                        f"{type(model).__name__}")
     onnx = _onnx()
     from ._export_builder import GraphBuilder, onnx_dtype
     from ._export_graph import GraphWalker
@@ -141,8 +145,13 @@ def export(model, args, f, input_names: list[str] | None = None,
     graph = onnx.helper.make_graph(b.nodes, type(model).__name__, graph_inputs, graph_outputs,
                                    initializer=b.initializers)
     opsets = [onnx.helper.make_opsetid("", opset_version)]
+    from .. import __version__
     proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="ember",
+                                   producer_version=__version__,
                                    ir_version=onnx.helper.find_min_ir_version_for(opsets))
+    if proto.ByteSize() >= 2 ** 31:
+        raise ExportError(f"cannot export the model: it needs {proto.ByteSize() / 2**30:.1f} "
+                          "GiB, beyond protobuf's 2 GiB limit for one ONNX file")
     if f is not None:
         _write(proto, f)
     return proto
