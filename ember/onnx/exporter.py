@@ -275,6 +275,7 @@ def _write(proto, f):
                         f"{type(f).__name__}")
     path = os.fspath(f)
     path = path.decode() if isinstance(path, bytes) else path
+    path = os.path.realpath(path)          # a symlink stays; its target is replaced
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"ember.onnx.export: folder {folder!r} does not exist")
