@@ -70,6 +70,10 @@ def export(model, args, f, input_names: list[str] | None = None,
     outputs whose size may change (typically the batch, ``{"input": {0: "batch"}}``).
     ``opset_version``: 17 (default) or 18.
 
+    The graph's outputs are the tensors of what ``model`` returns, depth-first through tuples,
+    lists and dict values (``None`` skipped; other non-tensors are an error): an LSTM's
+    ``(output, (h_n, c_n))`` gives three outputs.
+
     Raises :class:`ember.onnx.ExportError` (a RuntimeError) naming the op and the layer for
     anything ONNX cannot express.
     """
