@@ -16,7 +16,7 @@ import numpy as np
 from ..tensor import Tensor
 from ._export_builder import GraphBuilder
 from ._export_errors import ExportError
-from ._export_trace import Recording
+from ._export_trace import Recording, leaves
 
 _HINTS = {
     "DropoutMask": "a random draw (dropout in training form, F.dropout(..., training=True)); "
@@ -150,7 +150,6 @@ class GraphWalker:
         for c in self.rec.calls[end:]:
             if any(isinstance(x, Tensor) and id(x) in inner for x in c.inputs):
                 return True
-        from ._export_trace import leaves
         return any(id(t) in inner for t in leaves(self.rec.output))
 
     def _live(self, steps, outputs):
@@ -158,9 +157,9 @@ class GraphWalker:
         live = []
         for step in reversed(steps):
             if step[0] == "lower":
-                outs, ins = (step[2][2],), [x for x in _tensors(step[2][1])]
+                outs, ins = (step[2][2],), leaves(step[2][1])
             else:
-                outs, ins = step[1].outputs, [x for x in step[1].inputs]
+                outs, ins = step[1].outputs, step[1].inputs
             if any(isinstance(o, Tensor) and id(o) in need for o in outs):
                 live.append(step)
                 need.update(id(x) for x in ins if isinstance(x, Tensor))
@@ -195,11 +194,6 @@ class GraphWalker:
         path = self.module_paths.get(id(mod), "")
         self.b.scope = path
         self.values[id(out)] = fn(ModuleContext(self, mod, args, out, path))
-
-
-def _tensors(obj):
-    from ._export_trace import leaves
-    return leaves(obj)
 
 
 class OpContext:
