@@ -109,6 +109,9 @@ def _resize(t: Tensor, axes) -> Tensor:
     a = t.data
     for ax in sorted(axes):
         n = a.shape[ax]
+        if n == 0:
+            raise ExportError(f"dynamic_axes: axis {ax} of an input of shape {t.shape} is empty; "
+                              "export with an example that has at least one row")
         a = np.take(a, np.arange(n + 1) % n, axis=ax)
     return Tensor(a)
 

@@ -59,7 +59,8 @@ def _onnx():
 
 def export(model, args, f, input_names: list[str] | None = None,
            output_names: list[str] | None = None, dynamic_axes: dict | None = None,
-           opset_version: int = 17):
+           opset_version: int = 17, *, export_params: bool = True, verbose: bool = False,
+           do_constant_folding: bool = True):
     """Export ``model(*args)`` to ONNX and write it to ``f`` (a path, a binary stream, or
     None); returns the ``onnx.ModelProto``.
 
@@ -69,6 +70,10 @@ def export(model, args, f, input_names: list[str] | None = None,
     ``dynamic_axes``: ``{name: {axis: symbol}}`` or ``{name: [axis, ...]}`` for inputs and
     outputs whose size may change (typically the batch, ``{"input": {0: "batch"}}``).
     ``opset_version``: 17 (default) or 18.
+
+    Keyword-only, for PyTorch callers: ``export_params`` must be True (weights are always
+    written), ``verbose=True`` prints the graph, ``do_constant_folding`` is accepted and has
+    no effect (the only constant subgraphs are weight reorderings that runtimes fold at load).
 
     The graph's outputs are the tensors of what ``model`` returns, depth-first through tuples,
     lists and dict values (``None`` skipped; other non-tensors are an error): an LSTM's
@@ -87,6 +92,9 @@ def export(model, args, f, input_names: list[str] | None = None,
     from ._export_modules import lowering_for
     from ._export_ops import RULES
 
+    if not export_params:
+        raise ValueError("ember.onnx.export: export_params=False (weights as graph inputs) is "
+                         "not supported; the weights are always written as initializers")
     if opset_version not in SUPPORTED_OPSETS:
         raise ValueError(f"ember.onnx.export: opset_version {opset_version} is not supported "
                          f"(supported: {', '.join(map(str, SUPPORTED_OPSETS))})")
@@ -156,6 +164,8 @@ def export(model, args, f, input_names: list[str] | None = None,
     if proto.ByteSize() >= 2 ** 31:
         raise ExportError(f"cannot export the model: it needs {proto.ByteSize() / 2**30:.1f} "
                           "GiB, beyond protobuf's 2 GiB limit for one ONNX file")
+    if verbose:
+        print(onnx.printer.to_text(proto.graph))
     if f is not None:
         _write(proto, f)
     return proto

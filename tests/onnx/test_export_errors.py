@@ -146,6 +146,10 @@ def test_bad_arguments():
         ember.onnx.export(m, x, None, opset_version=11)
     with pytest.raises(TypeError, match="path or a binary file"):
         ember.onnx.export(m, x, 42)
+    with pytest.raises(ValueError, match="export_params=False"):
+        ember.onnx.export(m, x, None, export_params=False)
+    with pytest.raises(TypeError):
+        ember.onnx.export(m, x, None, training=True)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         ember.onnx.export(m, x, "/nonexistent-dir/m.onnx")
 
