@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import to_host
 from ..tensor import Tensor
 from ._export_builder import GraphBuilder
 from ._export_errors import ExportError
@@ -66,7 +67,7 @@ class GraphWalker:
             return self._cast(name, t.data.dtype, dtype)
         if isinstance(t, Tensor) and id(t) in self.param_names:
             if id(t) not in self.params:
-                name = self.b.initializer(self.param_names[id(t)], t.data)
+                name = self.b.initializer(self.param_names[id(t)], to_host(t.data))
                 self.params[id(t)] = (name, t)
                 self.values[id(t)] = name
             return self._cast(self.values[id(t)], t.data.dtype, dtype)
@@ -78,16 +79,18 @@ class GraphWalker:
         return self.b.cast(name, want)
 
     def _constant(self, t, dtype, where, alt):
-        value = np.asarray(t.data if isinstance(t, Tensor) else t)
+        raw = t.data if isinstance(t, Tensor) else t
+        value = np.asarray(to_host(raw))              # a model on a device exports too
         if value.ndim and where is not None:
             for x in self.rec.inputs:
-                if np.shares_memory(value, x.data):
+                if raw is x.data or isinstance(raw, np.ndarray) and \
+                        isinstance(x.data, np.ndarray) and np.shares_memory(raw, x.data):
                     raise where.fail(f"it reads the values of input "
                                      f"'{self.input_names.get(id(x), '?')}' outside ember's "
                                      "ops (through .data or .numpy()), so the export would "
                                      "bake this example's values in; pass the tensor itself")
         if alt is not None and where is not None:
-            a2 = np.asarray(alt.data if isinstance(alt, Tensor) else alt)
+            a2 = np.asarray(to_host(alt.data if isinstance(alt, Tensor) else alt))
             if a2.shape != value.shape:
                 raise where.fail(f"it reads a tensor of shape {value.shape} made inside the "
                                  f"model whose shape follows a dynamic axis ({a2.shape} when "
@@ -251,7 +254,7 @@ class OpContext:
 
     def value(self, i) -> np.ndarray:
         x = self.raw(i)
-        return np.asarray(x.data if isinstance(x, Tensor) else x)
+        return np.asarray(to_host(x.data if isinstance(x, Tensor) else x))
 
     def dtype(self, i):
         x = self.raw(i)
@@ -283,7 +286,7 @@ class OpContext:
             if isinstance(x, Tensor) and not (self.is_const(i) and x.ndim == 0):
                 parts.append(x.data.dtype)
             elif x is not None:
-                parts.append(np.asarray(x.data if isinstance(x, Tensor) else x).item())
+                parts.append(np.asarray(to_host(x.data if isinstance(x, Tensor) else x)).item())
         return np.result_type(*parts)
 
     # outputs

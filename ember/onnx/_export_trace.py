@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import device_of, move, to_host
 from ..graph.trace import record_module
 from ..tensor import Tensor
 from ._export_errors import ExportError
@@ -106,14 +107,14 @@ def record(model, args, kwargs, input_dyn: list) -> Recording:
 
 
 def _resize(t: Tensor, axes) -> Tensor:
-    a = t.data
+    a = to_host(t.data)
     for ax in sorted(axes):
         n = a.shape[ax]
         if n == 0:
             raise ExportError(f"dynamic_axes: axis {ax} of an input of shape {t.shape} is empty; "
                               "export with an example that has at least one row")
         a = np.take(a, np.arange(n + 1) % n, axis=ax)
-    return Tensor(a)
+    return Tensor(move(a, device_of(t.data)))
 
 
 def _record_resized(model, rec: Recording, input_dyn: list):

@@ -227,3 +227,16 @@ def test_returning_an_input_a_parameter_and_a_dict():
 
     proto = export_and_compare(Echo(), ember.randn(2, 3))
     assert [o.name for o in proto.graph.output] == ["output_0", "output_1", "output_2"]
+
+
+def test_model_on_a_device_exports_host_weights():
+    import ember.testing.fake_device  # noqa: F401  (registers the "fake" device type)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(12, 2))
+    x = ember.randn(2, 1, 4, 4)
+    model.eval()
+    want = model(x).detach().numpy()
+    model.to("fake")
+    proto = ember.onnx.export(model, x.to("fake"), None, dynamic_axes={"input": [0]})
+    got = session(proto).run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert model[0].weight.device.type == "fake"
