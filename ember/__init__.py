@@ -49,6 +49,9 @@ def __getattr__(name):
     if name == "bfloat16":
         from .dtypes import bfloat16_dtype
         return bfloat16_dtype().type
+    if name == "onnx":  # ember.onnx.export without an import line; onnx itself loads on use
+        import importlib
+        return importlib.import_module(".onnx", __name__)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
-"""Tracing an eager ``nn.Module`` into the graph IR, for ``SummaryWriter.add_graph``.
+"""Tracing an eager ``nn.Module`` into the graph IR, for ``SummaryWriter.add_graph`` (and the
+recorded calls themselves, :func:`record_module`, for ``ember.onnx.export``).
 
 The model runs once on the example input under a recording dispatch mode (``ember.dispatch``):
 every primitive call becomes a node, with its inputs, attributes and output shapes, whether or
@@ -41,6 +42,41 @@ def _scope_names(model) -> dict:
     return names
 
 
+def record_module(model, inputs, kwargs=None):
+    """Run ``model(*inputs, **kwargs)`` once under the recording mode (the tracer shared by
+    ``trace_module`` and ``ember.onnx.export``).
+
+    Returns ``(output, calls, invocations)``: ``calls`` lists every primitive call as
+    ``(op, inputs, attrs, outputs, module)`` in call order, ``module`` the innermost module
+    whose forward made it; ``invocations`` lists every module call as
+    ``(module, args, output, first, end)``, ``calls[first:end]`` being the calls made inside
+    it (in the order the calls finished)."""
+    stack = [model]
+    rec = _Recorder(stack)
+    open_calls, invocations = [], []
+
+    def enter(mod, args):
+        stack.append(mod)
+        open_calls.append((args, len(rec.calls)))  # returns None: the inputs stay as they are
+
+    def leave(mod, args, out):
+        stack.pop()
+        args, first = open_calls.pop()
+        invocations.append((mod, args, out, first, len(rec.calls)))  # output unchanged
+
+    handles = []
+    for m in model.modules():
+        handles.append(m.register_forward_pre_hook(enter))
+        handles.append(m.register_forward_hook(leave))
+    try:
+        with rec:
+            out = model(*inputs, **(kwargs or {}))
+    finally:
+        for h in handles:
+            h.remove()
+    return out, rec.calls, invocations
+
+
 def trace_module(model, example_input) -> Graph:
     """The graph of one forward pass of ``model`` on ``example_input`` (a Tensor/array or a
     tuple of them)."""
@@ -48,25 +84,9 @@ def trace_module(model, example_input) -> Graph:
     inputs = tuple(x if isinstance(x, Tensor) else Tensor(np.asarray(x)) for x in inputs)
     names = _scope_names(model)
     top = type(model).__name__
-    stack = [top]
-    def enter(mod, args):
-        stack.append(names[id(mod)])  # returns None: the inputs stay as they are
-
-    def leave(mod, args, out):
-        stack.pop()  # returns None: the output stays as it is
-
-    handles = []
-    for m in model.modules():
-        handles.append(m.register_forward_pre_hook(enter))
-        handles.append(m.register_forward_hook(leave))
-    rec = _Recorder(stack)
-    try:
-        with rec:
-            model(*inputs)
-    finally:
-        for h in handles:
-            h.remove()
-    return _to_graph(model, inputs, rec.calls, names, top)
+    _, calls, _ = record_module(model, inputs)
+    calls = [(op, ins, attrs, outs, names[id(m)]) for op, ins, attrs, outs, m in calls]
+    return _to_graph(model, inputs, calls, names, top)
 
 
 def _to_graph(model, inputs, calls, names, top) -> Graph:

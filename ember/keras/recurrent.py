@@ -91,7 +91,9 @@ class Embedding(Layer):
             bad = int(idx.max()) if idx.max() >= self.input_dim else int(idx.min())
             raise ValueError(f"Embedding: index {bad} is out of range for "
                              f"input_dim={self.input_dim}")
-        y = F.embedding(idx, self.embeddings)
+        # integer tensors stay tensors, so a trace (jit, ONNX export) reads them as inputs
+        y = F.embedding(x if isinstance(x, Tensor) and x.dtype.kind in "iu" else idx,
+                        self.embeddings)
         return set_mask(y, idx != 0) if self.mask_zero else y
 
     def extra_repr(self):

@@ -5,6 +5,7 @@ exports). ``import ember`` does not import onnx; these functions load it on firs
 """
 from __future__ import annotations
 
+from ._export_errors import ExportError
 from ._import_errors import OnnxImportError, UnsupportedOperatorError
 
 
@@ -28,4 +29,4 @@ def load(f, **kwargs):
     return _load(f, **kwargs)
 
 
-__all__ = ["export", "load", "UnsupportedOperatorError", "OnnxImportError"]
+__all__ = ["ExportError", "OnnxImportError", "UnsupportedOperatorError", "export", "load"]
