@@ -10,5 +10,12 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
                    MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .module import Identity, Module, ModuleDict, ModuleList, RemovableHandle, Sequential
 from .parameter import Parameter
-from .conv1d import AdaptiveAvgPool1d, Conv1d, MaxPool1d
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, RNNBase
+from .._lazy import lazy as _lazy
+
+# recurrent and 1-d layers load on first use (kept out of `import ember`)
+__getattr__, __dir__ = _lazy(__name__, globals(), {
+    **{n: ".conv1d:" + n for n in ("AdaptiveAvgPool1d", "Conv1d", "MaxPool1d")},
+    **{n: ".rnn:" + n for n in ("GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell",
+                                "RNNBase")},
+    "conv1d": ".conv1d", "rnn": ".rnn",
+})
