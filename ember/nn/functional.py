@@ -398,6 +398,8 @@ def _class_targets(input, target, name, ignore_index=None):
         raise ValueError(f"{name}: input of shape {tuple(input.shape)} needs a target of shape "
                          f"{exp} (one class index per sample), got {t.shape}")
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if t.dtype.kind == "i" and not (t.view(t.dtype.str.replace("i", "u")) >= c).any():
+        return t  # every target in [0, c): negative ones are >= c as unsigned (one pass)
     bad = (t < 0) | (t >= c)
     if ignore_index is not None:
         bad &= t != ignore_index

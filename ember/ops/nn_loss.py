@@ -78,6 +78,11 @@ class SoftmaxCrossEntropy(Function):
             q = ctx.q
             grad = sm * q.sum(axis=1, keepdims=True)
             grad -= q
+        elif ctx.w is None and not ctx.eps:  # the common case, fewer passes, same values:
+            # qsum = wy exactly; the products are taken in float64 as in the general branch
+            wy = ctx.wy
+            grad = xp.multiply(sm, wy[:, None], dtype=xp.float64)
+            grad[ctx.rows, ctx.tgt] -= wy
         else:
             eps, w, wy, valid = ctx.eps, ctx.w, ctx.wy, ctx.valid
             wsum = c if w is None else w.sum()

@@ -6,13 +6,15 @@ buffer ``tmp`` (no allocation). No BLAS call and no thread-count change: the upd
 touch process-wide state (a BLAS left on one thread slows every later matmul, and a thread
 count that changes mid-run makes the matmuls, and so the runs, differ).
 """
+import numpy as np
+
 from ..backend import get_array_module
 
 
 def axpy(alpha, x, y, tmp):
     """``y += alpha * x`` in place. ``tmp`` is shaped like ``y``; it may be ``x`` itself when
     ``x`` is a scratch buffer the caller no longer needs."""
-    xp = get_array_module(y)
+    xp = np if y.__class__ is np.ndarray else get_array_module(y)
     if alpha == 1:
         xp.add(y, x, out=y)
         return
@@ -22,6 +24,6 @@ def axpy(alpha, x, y, tmp):
 
 def axpby(alpha, x, beta, y, tmp):
     """``y = alpha * x + beta * y`` in place (``tmp`` as for :func:`axpy`)."""
-    xp = get_array_module(y)
+    xp = np if y.__class__ is np.ndarray else get_array_module(y)
     xp.multiply(y, beta, out=y)
     axpy(alpha, x, y, tmp)
