@@ -290,6 +290,8 @@ def memory_run(kind, case, n, weights):
         import torch  # noqa: F401
     elif kind == "ember":
         import ember  # noqa: F401
+        import ember.data  # noqa: F401
+        import ember.keras  # noqa: F401
     after_import = rss()
     x, y = data(n)
     after_data = rss()
@@ -357,9 +359,15 @@ class Worker:
         self.p.wait(timeout=60)
 
 
+BLAS_THREADS = None  # --blas-threads: the same thread count for every contender
+
+
 def clean_env(ember_root=None):
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if BLAS_THREADS is not None:
+        for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[k] = str(BLAS_THREADS)
     if ember_root is not None:
         env["PYTHONPATH"] = ember_root
     return env
@@ -395,6 +403,9 @@ def main():
     ap.add_argument("--ember-path", action="append", default=[],
                     help="another ember checkout to benchmark too (repeatable)")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--blas-threads", type=int,
+                    help="set OPENBLAS/OMP/MKL_NUM_THREADS to N for every contender alike "
+                         "(default: untouched; on a loaded machine 1 is the steadier choice)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--weights", help=argparse.SUPPRESS)
     ap.add_argument("--memory", nargs=2, help=argparse.SUPPRESS)
@@ -406,7 +417,12 @@ def main():
         worker(a.worker, a.samples, a.weights)
         return
 
+    global BLAS_THREADS
+    BLAS_THREADS = a.blas_threads
     import platform
+    if a.blas_threads:
+        print(f"--blas-threads {a.blas_threads}: OPENBLAS/OMP/MKL_NUM_THREADS set for every "
+              "contender")
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"NumPy {np.__version__}; OpenBLAS env vars unset for every contender; load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
@@ -464,7 +480,7 @@ def main():
 
     if not a.skip_memory:
         print("\nPeak memory of one MLP epoch, each contender alone in a fresh process "
-              "(ru_maxrss, MiB; data = the 60k x 784 float32 inputs + labels)")
+              f"(ru_maxrss, MiB; data = the {a.samples} x 784 float32 inputs + labels)")
         print("| contender | peak | import | data | training (peak - after data) |")
         print("|---|---:|---:|---:|---:|")
         runs = [(f"ember ({label}), Model.fit", "ember", "mlp_fit", root)
