@@ -93,8 +93,11 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         parents = ctx.parents
         if parents is None:
             raise RuntimeError(_FREED)
-        if ctx.vchecks:
-            _check_versions(t, ctx)
+        checks = ctx.vchecks
+        if checks:
+            for box, version, _ in checks:
+                if box[0] != version:
+                    _check_versions(t, ctx)  # raises, naming the input
         pgrads = ctx.backward(ctx, g)
         if len(parents) == 1:
             if pgrads.__class__ is tuple:
