@@ -13,9 +13,12 @@ from .parameter import Parameter
 from .._lazy import lazy as _lazy
 
 # recurrent and 1-d layers load on first use (kept out of `import ember`)
-__getattr__, __dir__ = _lazy(__name__, globals(), {
+_LAZY = {
     **{n: ".conv1d:" + n for n in ("AdaptiveAvgPool1d", "Conv1d", "MaxPool1d")},
     **{n: ".rnn:" + n for n in ("GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell",
                                 "RNNBase")},
     "conv1d": ".conv1d", "rnn": ".rnn",
-})
+}
+__getattr__, __dir__ = _lazy(__name__, globals(), _LAZY)
+# `from ember.nn import *` keeps giving every public name, the lazy ones included
+__all__ = sorted({n for n in globals() if not n.startswith("_")} | set(_LAZY))
