@@ -450,7 +450,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                               reduction=reduction)
     else:
         _class_targets(input, tt, "cross_entropy", ignore_index)
-        out = _loss.SoftmaxCrossEntropy.apply(z, tt.reshape(-1), wt,
+        out = _loss.SoftmaxCrossEntropy.apply(z, tt if tt.ndim == 1 else tt.reshape(-1), wt,
                                               ignore_index=ignore_index,
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)
