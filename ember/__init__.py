@@ -24,11 +24,9 @@ from .functions import (abs, add, amax, amin, argmax, argmin, cat, ceil, chunk, 
                         split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
                         var, where)
 from .random import initial_seed, manual_seed
-from . import callbacks, data, diagnose, io, nn, optim, utils  # noqa: E402
-from .io import load, save  # noqa: E402
-from .summary import summary  # noqa: E402
-from .train import Model, Sequential  # noqa: E402
-from .graph.jit import jit  # noqa: E402
+from . import nn, optim  # noqa: E402
+from .summary import summary  # noqa: E402  (eager: the function shadows its module's name)
+from ._lazy import lazy as _lazy  # noqa: E402
 
 float32 = _np.float32
 float64 = _np.float64
@@ -44,7 +42,7 @@ long = int64
 half = float16
 
 
-def __getattr__(name):
+def _bfloat16(name):
     # bfloat16 needs the optional ml_dtypes package: resolved on first use, not at import
     if name == "bfloat16":
         from .dtypes import bfloat16_dtype
@@ -53,5 +51,18 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(".onnx", __name__)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
+
+
+# Loaded on first use (PEP 562), so `import ember` costs only the core (tensor, autograd, ops,
+# nn, optim): training loops, data readers and downloads, the doctor, checkpoints and
+# TensorBoard writers, the graph/jit, Keras/Caffe front ends, search, ONNX.
+__getattr__, __dir__ = _lazy(__name__, globals(), {
+    "callbacks": ".callbacks", "data": ".data", "diagnose": ".diagnose", "io": ".io",
+    "utils": ".utils", "train": ".train", "keras": ".keras", "tune": ".tune",
+    "caffe": ".caffe", "graph": ".graph", "compat": ".compat", "onnx": ".onnx",
+    "cli": ".cli", "testing": ".testing",
+    "load": ".io:load", "save": ".io:save",
+    "Model": ".train:Model", "Sequential": ".train:Sequential", "jit": ".graph.jit:jit",
+}, fallback=_bfloat16)
 
 __version__ = "0.1.0"

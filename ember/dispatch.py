@@ -146,6 +146,13 @@ def apply(cls, *inputs, **attrs):
             xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
             out = cls.forward(ctx, x.data if xt else x, y.data if yt else y, **attrs)
             rec = grad_mode._enabled and ((xt and x.requires_grad) or (yt and y.requires_grad))
+        elif n == 3:  # linear (x, W, b), losses with a weight: as hot as the two above
+            x, y, z = inputs
+            xt, yt, zt = isinstance(x, Tensor), isinstance(y, Tensor), isinstance(z, Tensor)
+            out = cls.forward(ctx, x.data if xt else x, y.data if yt else y,
+                              z.data if zt else z, **attrs)
+            rec = grad_mode._enabled and ((xt and x.requires_grad) or (yt and y.requires_grad)
+                                          or (zt and z.requires_grad))
         else:
             out = cls.forward(ctx, *[x.data if isinstance(x, Tensor) else x for x in inputs],
                               **attrs)
@@ -229,6 +236,18 @@ def _record(ctx, cls, inputs, out):
                 checks.append((x._vb, x._vb[0], 0))
             if yt:
                 checks.append((y._vb, y._vb[0], 1))
+    elif len(inputs) == 3:
+        y, z = inputs[1], inputs[2]
+        yt, zt = isinstance(y, Tensor), isinstance(z, Tensor)
+        ctx.needs = (xt and x.requires_grad, yt and y.requires_grad, zt and z.requires_grad)
+        if cls.saves_inputs:
+            checks = []
+            if xt:
+                checks.append((x._vb, x._vb[0], 0))
+            if yt:
+                checks.append((y._vb, y._vb[0], 1))
+            if zt:
+                checks.append((z._vb, z._vb[0], 2))
     else:
         ctx.needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
         if cls.saves_inputs:

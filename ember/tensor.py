@@ -251,7 +251,9 @@ class Tensor:
                                    f"outputs, this one has shape {self.data.shape}. Reduce it "
                                    "first (e.g. y.sum().backward()) or pass the gradient: "
                                    "y.backward(gradient).")
-            g = _backend.get_array_module(self.data).ones(self.data.shape, self.data.dtype)
+            d = self.data
+            g = (np if d.__class__ is np.ndarray else _backend.get_array_module(d)).ones(
+                d.shape, d.dtype)
         else:
             g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient,
                                                                               self.data.dtype)

@@ -13,6 +13,8 @@ import numpy as np
 
 from ..tensor import Tensor
 
+_new = object.__new__
+
 _FREED = ("Trying to backward through the graph a second time (its saved values were freed by "
           "the first backward). Pass retain_graph=True to the first backward() if you need to "
           "backward through the same graph again.")
@@ -63,24 +65,29 @@ def _topological_order(roots):
     (reverse of a depth-first post-order, done iteratively so deep nets don't hit the recursion limit)."""
     order = []
     seen = set()
+    append, mark = order.append, seen.add
     stack = [(r, False) for r in roots]
+    pop, push = stack.pop, stack.append
     while stack:
-        t, done = stack.pop()
+        t, done = pop()
         if done:
-            order.append(t)
+            append(t)
             continue
-        if id(t) in seen:
+        k = id(t)
+        if k in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
+        mark(k)
         ctx = t._ctx
-        if ctx is not None:
-            parents = ctx.parents
-            if parents is None:
-                raise RuntimeError(_FREED)
-            for p, need in zip(parents, ctx.needs):
-                if need and id(p) not in seen:
-                    stack.append((p, False))
+        if ctx is None:  # a leaf: no inputs to visit first, so it is finished already
+            append(t)
+            continue
+        push((t, True))
+        parents = ctx.parents
+        if parents is None:
+            raise RuntimeError(_FREED)
+        for p, need in zip(parents, ctx.needs):
+            if need and id(p) not in seen:
+                push((p, False))
     order.reverse()
     return order
 
@@ -128,14 +135,15 @@ def _run(roots, root_grads, retain_graph, capture):
     captured = None
     if capture is not None:
         captured = {id(t): None for t in capture}
+    take = grads.pop
 
     for t in order:
-        g = grads.pop(id(t), None)
+        g = take(id(t), None)
         if g is None:
             continue
         if t._hooks:
             for hook in t._hooks:
-                r = hook(Tensor(g))
+                r = hook(_wrap(g))
                 if r is not None:
                     g = r.data if isinstance(r, Tensor) else np.asarray(r)
         ctx = t._ctx
@@ -151,21 +159,31 @@ def _run(roots, root_grads, retain_graph, capture):
         parents = ctx.parents
         if parents is None:
             raise RuntimeError(_FREED)
-        if ctx.vchecks:
-            _check_versions(t, ctx)
+        checks = ctx.vchecks
+        if checks:
+            for box, version, _ in checks:
+                if box[0] != version:
+                    _check_versions(t, ctx)  # raises, naming the input
         pgrads = ctx.backward(ctx, g)
-        if len(parents) == 1 and not isinstance(pgrads, tuple):
-            pgrads = (pgrads,)
-        for p, need, pg in zip(parents, ctx.needs, pgrads):
-            if not need or pg is None:
-                continue
-            if pg is g or pg.base is not None:
-                foreign.add(id(pg))  # a pass-through or a view: shared, copy before keeping
-            k = id(p)
-            if k in grads:
-                grads[k] = grads[k] + pg
-            else:
-                grads[k] = pg
+        if len(parents) == 1:
+            if pgrads.__class__ is tuple:
+                pgrads = pgrads[0]
+            if pgrads is not None and ctx.needs[0]:
+                if pgrads is g or pgrads.base is not None:
+                    foreign.add(id(pgrads))  # a pass-through or a view: copy before keeping
+                k = id(parents[0])
+                grads[k] = grads[k] + pgrads if k in grads else pgrads
+        else:
+            for p, need, pg in zip(parents, ctx.needs, pgrads):
+                if not need or pg is None:
+                    continue
+                if pg is g or pg.base is not None:
+                    foreign.add(id(pg))  # a pass-through or a view: shared, copy before keeping
+                k = id(p)
+                if k in grads:
+                    grads[k] = grads[k] + pg
+                else:
+                    grads[k] = pg
         if not retain_graph:
             ctx.parents = None
             ctx.vchecks = None
@@ -175,6 +193,13 @@ def _run(roots, root_grads, retain_graph, capture):
     return None
 
 
+def _wrap(a):
+    """A plain tensor around array ``a`` (no copy; Tensor.__init__'s checks skipped)."""
+    t = _new(Tensor)
+    t.data, t.grad, t.requires_grad, t._ctx, t._vb, t._hooks = a, None, False, None, [0], None
+    return t
+
+
 def _accumulate(t, g, shared):
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
@@ -182,6 +207,6 @@ def _accumulate(t, g, shared):
     if g.shape != t.data.shape:
         raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {t.data.shape}")
     if t.grad is None:
-        t.grad = Tensor(g.copy() if shared else g)
+        t.grad = _wrap(g.copy() if shared else g)
     else:
         t.grad.data += g

@@ -1,15 +1,21 @@
 """ember.data: datasets, DataLoader, transforms, preprocessing and dataset readers."""
-from . import preprocessing, transforms
+from .._lazy import lazy as _lazy
 from .categorical import to_categorical
 from .collate import default_collate
 from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset
-from .datasets import (CIFAR10, CIFAR100, MNIST, ChecksumError, DataFormatError, DatasetNotFoundError,
-                       FashionMNIST, ImageFolder, Resource, UnsafePickleError, download, load_cifar10,
-                       load_cifar100, load_fashion_mnist, load_image, load_image_folder, load_mnist,
-                       read_cifar_binary, read_cifar_pickle, read_idx, safe_load, safe_loads, write_idx)
-from .distributed import DistributedSampler
 from .loader import DataLoader
 from .split import random_split
+
+_DATASETS = ("CIFAR10", "CIFAR100", "MNIST", "ChecksumError", "DataFormatError",
+             "DatasetNotFoundError", "FashionMNIST", "ImageFolder", "Resource", "UnsafePickleError",
+             "download", "load_cifar10", "load_cifar100", "load_fashion_mnist", "load_image",
+             "load_image_folder", "load_mnist", "read_cifar_binary", "read_cifar_pickle",
+             "read_idx", "safe_load", "safe_loads", "write_idx")
+# dataset readers (and the downloader), transforms and preprocessing load on first use
+__getattr__, __dir__ = _lazy(__name__, globals(), {
+    "datasets": ".datasets", "transforms": ".transforms", "preprocessing": ".preprocessing",
+    "distributed": ".distributed", "DistributedSampler": ".distributed:DistributedSampler",
+    **{n: ".datasets:" + n for n in _DATASETS}})
 
 __all__ = [
     "Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",

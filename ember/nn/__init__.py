@@ -10,7 +10,17 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
                    MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .module import Identity, Module, ModuleDict, ModuleList, RemovableHandle, Sequential
 from .parameter import Parameter
-from .conv1d import AdaptiveAvgPool1d, Conv1d, MaxPool1d
-from .sync_batchnorm import SyncBatchNorm
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, RNNBase
-from . import parallel  # noqa: E402 (DistributedDataParallel; needs the layers above)
+from .._lazy import lazy as _lazy
+
+# recurrent and 1-d layers load on first use (kept out of `import ember`)
+_LAZY = {
+    **{n: ".conv1d:" + n for n in ("AdaptiveAvgPool1d", "Conv1d", "MaxPool1d")},
+    **{n: ".rnn:" + n for n in ("GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell",
+                                "RNNBase")},
+    "conv1d": ".conv1d", "rnn": ".rnn",
+    "SyncBatchNorm": ".sync_batchnorm:SyncBatchNorm", "sync_batchnorm": ".sync_batchnorm",
+    "parallel": ".parallel",  # DistributedDataParallel
+}
+__getattr__, __dir__ = _lazy(__name__, globals(), _LAZY)
+# `from ember.nn import *` keeps giving every public name, the lazy ones included
+__all__ = sorted({n for n in globals() if not n.startswith("_")} | set(_LAZY))

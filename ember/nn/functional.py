@@ -398,6 +398,8 @@ def _class_targets(input, target, name, ignore_index=None):
         raise ValueError(f"{name}: input of shape {tuple(input.shape)} needs a target of shape "
                          f"{exp} (one class index per sample), got {t.shape}")
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if t.dtype.kind == "i" and not (t.view(t.dtype.str.replace("i", "u")) >= c).any():
+        return t  # every target in [0, c): negative ones are >= c as unsigned (one pass)
     bad = (t < 0) | (t >= c)
     if ignore_index is not None:
         bad &= t != ignore_index
@@ -448,7 +450,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                               reduction=reduction)
     else:
         _class_targets(input, tt, "cross_entropy", ignore_index)
-        out = _loss.SoftmaxCrossEntropy.apply(z, tt.reshape(-1), wt,
+        out = _loss.SoftmaxCrossEntropy.apply(z, tt if tt.ndim == 1 else tt.reshape(-1), wt,
                                               ignore_index=ignore_index,
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)

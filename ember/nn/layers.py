@@ -55,7 +55,12 @@ class Linear(Module):
         _reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, x):
-        return _named(self, F.linear, x, self.weight, self.bias)
+        ps = self._parameters
+        try:  # straight from the registry: Module.__getattr__ is a Python call per name
+            w, b = ps["weight"], ps["bias"]
+        except KeyError:  # replaced by a plain tensor attribute (weight-norm style)
+            w, b = self.weight, self.bias
+        return _named(self, F.linear, x, w, b)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -212,6 +212,9 @@ class Module:
         return self._call_impl(args, kwargs)
 
     def _call_impl(self, args, kwargs):
+        d = self.__dict__
+        if not d.get("_forward_pre_hooks") and not d.get("_forward_hooks"):  # the common case
+            return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             r = hook(self, args)
             if r is not None:

@@ -27,11 +27,12 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.x, ctx.w
         gx = gw = gb = None
-        g2 = g.reshape(-1, g.shape[-1])
+        flat = g.ndim == 2  # the usual (batch, features): no reshapes (a method call each)
+        g2 = g if flat else g.reshape(-1, g.shape[-1])
         if ctx.needs[0]:
-            gx = (g2 @ w).reshape(g.shape[:-1] + (w.shape[1],))
+            gx = g2 @ w if flat else (g2 @ w).reshape(g.shape[:-1] + (w.shape[1],))
         if ctx.needs[1]:
-            gw = g2.T @ x.reshape(-1, x.shape[-1])
+            gw = g2.T @ (x if flat else x.reshape(-1, x.shape[-1]))
         if ctx.has_b and ctx.needs[2]:
             gb = g2.sum(axis=0)
         return gx, gw, gb

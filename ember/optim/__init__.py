@@ -7,13 +7,18 @@ names, defaults and update rules: trajectories match step for step).
         opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     sched.step()
 """
-from . import lr_scheduler
+from .._lazy import lazy as _lazy
 from .adam import Adam, AdamW, NAdam
-from .averaging import ExponentialMovingAverage, average_checkpoints
-from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import Adadelta, Adagrad, RMSprop
 from .sgd import SGD
+
+# schedules, averaging and L-BFGS load on first use (kept out of `import ember`)
+__getattr__, __dir__ = _lazy(__name__, globals(), {
+    "lr_scheduler": ".lr_scheduler", "averaging": ".averaging", "lbfgs": ".lbfgs",
+    "ExponentialMovingAverage": ".averaging:ExponentialMovingAverage",
+    "average_checkpoints": ".averaging:average_checkpoints", "LBFGS": ".lbfgs:LBFGS",
+})
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "RMSprop", "Adagrad", "Adadelta",
            "LBFGS", "lr_scheduler", "ExponentialMovingAverage", "average_checkpoints"]

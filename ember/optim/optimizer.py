@@ -76,6 +76,7 @@ class Optimizer:
         self.state = {}
         self.param_groups = []
         self._pool = {}
+        self._views = {}
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got a single {type(params).__name__}; "
@@ -109,6 +110,7 @@ class Optimizer:
     def __setstate__(self, d):
         self.__dict__.update(d)
         self._pool = {}
+        self._views = {}
 
     # ---- groups ------------------------------------------------------------------------
     def _check_group(self, group):
@@ -184,14 +186,24 @@ class Optimizer:
         return out
 
     def _scratch(self, arr, k):
-        """The k-th reusable temporary shaped like ``arr`` (no allocation after warm-up)."""
+        """The k-th reusable temporary shaped like ``arr`` (no allocation after warm-up).
+        The shaped view is cached too: a step asks for it once per parameter."""
+        views = self.__dict__.get("_views")
+        if views is None:
+            views = self.__dict__["_views"] = {}
+        vkey = (arr.__class__, arr.dtype, arr.shape, k)
+        view = views.get(vkey)
+        if view is not None:
+            return view
         key = (type(arr), arr.dtype.str, k)
         buf = self._pool.get(key)
         n = arr.size
         if buf is None or buf.size < n:
             xp = _backend.get_array_module(arr)
             buf = self._pool[key] = xp.empty(max(n, 1), arr.dtype)
-        return buf[:n].reshape(arr.shape)
+            views.clear()  # views of the replaced buffer must not be handed out again
+        view = views[vkey] = buf[:n].reshape(arr.shape)
+        return view
 
     def _decayed_grad(self, p, g, lr, weight_decay, decoupled, maximize, out):
         """Apply weight decay and return the gradient the update uses. Decoupled (AdamW,

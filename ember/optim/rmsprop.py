@@ -1,7 +1,7 @@
 """RMSprop, Adagrad and Adadelta, as ``torch.optim.RMSprop`` / ``Adagrad`` / ``Adadelta``."""
 import numpy as np
 
-from ._fused import axpby, axpy
+from ._fused import axpby, axpy, compiled, flat_views
 from .optimizer import Optimizer, check_nonneg, check_unit
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta"]
@@ -49,6 +49,12 @@ class RMSprop(Optimizer):
                 return s
 
             def update(pa, g, sq, ga, buf, a, b):
+                if ga is None and buf is None and wd == 0 and not maxi:
+                    flat = flat_views(pa, g, sq)
+                    if flat is not None:  # one compiled pass, the same floats as below
+                        c = pa.dtype.type
+                        compiled().rmsprop(*flat, c(alpha), c(1 - alpha), c(eps), c(-lr))
+                        return
                 d = self._eff_grad(pa, g, wd, maxi, a)
                 np.multiply(d, d, out=b)
                 axpby(1 - alpha, b, alpha, sq, b)

@@ -43,9 +43,9 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             wd, nest, maxi = group["weight_decay"], group["nesterov"], group["maximize"]
+            plain = wd == 0 and not maxi  # d is g itself: no scratch for it
             for p, pa, g in self._grads(group):
-                a = self._scratch(pa, 0)
-                d = self._eff_grad(pa, g, wd, maxi, a)
+                d = g if plain else self._eff_grad(pa, g, wd, maxi, self._scratch(pa, 0))
                 b = self._scratch(pa, 1)
                 if mom != 0:
                     st = self.state.get(p)

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from ..optim._fused import compiled, flat_views
 from ..optim.optimizer import Optimizer, check_nonneg, check_unit
 
 __all__ = ["KerasSGD", "KerasRMSprop", "KerasAdam", "KerasAdagrad", "KerasAdadelta",
@@ -112,6 +113,12 @@ class KerasRMSprop(_KerasOptimizer):
 
     def _update(self, w, g, st, group):
         lr, rho, eps, mom = group["lr"], group["rho"], group["eps"], group["momentum"]
+        if not group["centered"] and not mom > 0:
+            flat = flat_views(w, g, st["velocity"])
+            if flat is not None:  # one compiled pass, the same floats as the passes below
+                c = w.dtype.type
+                compiled().keras_rmsprop(*flat, c(rho), c(1 - rho), c(eps), c(lr))
+                return
         s, t = st["velocity"], self._scratch(w, 0)  # t: a reused temporary, no allocation
         np.multiply(g, g, out=t)
         t *= 1 - rho

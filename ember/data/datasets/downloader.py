@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import os
 import tempfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ class Resource:
 
 
 def _default_fetch(url):
+    import urllib.request  # here, not at the top: it pulls in http, ssl and email (~40 ms)
     return urllib.request.urlopen(url, timeout=60)
 
 
