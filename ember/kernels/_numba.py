@@ -74,6 +74,31 @@ def _maxpool(lo, hi, x, out, idx, kh, kw):
 
 
 @_jit
+def _maxpool22(lo, hi, x, out, idx):
+    # 2x2 windows unrolled with selects instead of branches (random data mispredicts them);
+    # pairs (0, 1) and (2, 3) first, then the winners: strict '>' keeps the row-major first
+    # maximum; a NaN is taken (and kept) as PyTorch propagates it
+    _, ho, wo, c_ = out.shape
+    for n in range(lo, hi):
+        for i in range(ho):
+            for j in range(wo):
+                for c in range(c_):
+                    v0 = x[n, 2 * i, 2 * j, c]
+                    v1 = x[n, 2 * i, 2 * j + 1, c]
+                    v2 = x[n, 2 * i + 1, 2 * j, c]
+                    v3 = x[n, 2 * i + 1, 2 * j + 1, c]
+                    t = (v1 > v0) | ((v1 != v1) & (v0 == v0))
+                    a = v1 if t else v0
+                    ia = 1 if t else 0
+                    t = (v3 > v2) | ((v3 != v3) & (v2 == v2))
+                    b = v3 if t else v2
+                    ib = 3 if t else 2
+                    t = (b > a) | ((b != b) & (a == a))
+                    out[n, i, j, c] = b if t else a
+                    idx[n, i, j, c] = ib if t else ia
+
+
+@_jit
 def _maxpool_backward(lo, hi, g, idx, gx, kh, kw):
     _, ho, wo, c_ = g.shape
     for n in range(lo, hi):
@@ -95,7 +120,9 @@ def im2col(xp, xh, kh, kw, ho, wo, stride, dilation, padding):
     return cols
 
 
-def col2im(xp, gcols, shape, stride, dilation, padding):
+def input_grad(xp, gm, wk, shape, ho, wo, kh, kw, stride, dilation, padding):
+    """One GEMM for the column gradient (N Ho Wo, kh kw C), then one compiled col2im pass."""
+    gcols = (gm @ wk).reshape(shape[0], ho, wo, kh, kw, shape[3])
     gx = np.empty(shape, gcols.dtype)
     threads.split(_col2im, shape[0], gcols.size, gcols, gx, stride[0], stride[1], dilation[0],
                   dilation[1], padding[0][0], padding[1][0])
@@ -106,7 +133,10 @@ def maxpool_tiled(xp, xh, kh, kw):
     n, h, w, c = xh.shape
     out = np.empty((n, h // kh, w // kw, c), xh.dtype)
     idx = np.empty(out.shape, np.uint8)
-    threads.split(_maxpool, n, xh.size, xh, out, idx, kh, kw)
+    if kh == 2 and kw == 2:
+        threads.split(_maxpool22, n, xh.size, xh, out, idx)
+    else:
+        threads.split(_maxpool, n, xh.size, xh, out, idx, kh, kw)
     return out, idx
 
 

@@ -51,24 +51,25 @@ def im2col(xp, xh, kh, kw, ho, wo, stride, dilation, padding):
     return cols
 
 
-def col2im(xp, gcols, shape, stride, dilation, padding):
-    """Adjoint of im2col: kh*kw strided slab adds into the padded (N, Hp, Wp, C) gradient, then
-    the padding is cut off. Returns (N, H, W, C) (a view of the padded buffer)."""
-    n, ho, wo, kh, kw, c = gcols.shape
-    _, h, w, _ = shape
+def input_grad(xp, gm, wk, shape, ho, wo, kh, kw, stride, dilation, padding):
+    """Input gradient of the channels-last convolution, (N, H, W, C), from the output gradient
+    gm (N Ho Wo, O) and the weight wk (O, kh kw C): for each kernel position one GEMM
+    gm @ wk[:, a, b, :] (N Ho Wo, C) added into its strided slab of the padded gradient.
+
+    Both sides of each add are long contiguous runs (Wo C values), where a col2im of the full
+    column gradient (N Ho Wo, kh kw C) would add runs of only C values, and the column gradient
+    (as large as the columns) is never made. Returns a view of the padded buffer."""
+    n, h, w, c = shape
     (s1, s2), (d1, d2) = stride, dilation
     (pt, pb), (pl, pr) = padding
-    gpad = xp.zeros((n, h + pt + pb, w + pl + pr, c), gcols.dtype)
-
-    def add(lo, hi):
-        for a in range(kh):
-            for b in range(kw):
-                gpad[lo:hi, a * d1:a * d1 + s1 * (ho - 1) + 1:s1,
-                     b * d2:b * d2 + s2 * (wo - 1) + 1:s2] += gcols[lo:hi, :, :, a, b]
-    if xp is np:
-        threads.split(add, n, gcols.size)
-    else:
-        add(0, n)
+    o = wk.shape[0]
+    wpos = xp.ascontiguousarray(wk.reshape(o, kh, kw, c).transpose(1, 2, 0, 3))  # small
+    gpad = xp.zeros((n, h + pt + pb, w + pl + pr, c), gm.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            part = (gm @ wpos[a, b]).reshape(n, ho, wo, c)
+            gpad[:, a * d1:a * d1 + s1 * (ho - 1) + 1:s1,
+                 b * d2:b * d2 + s2 * (wo - 1) + 1:s2] += part
     return gpad[:, pt:pt + h, pl:pl + w]
 
 

@@ -157,9 +157,8 @@ class Conv2d(Function):
             gw = xp.ascontiguousarray(
                 (gm.T @ cols.reshape(m, k)).reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
         if ctx.needs[0]:
-            gcols = (gm @ wk).reshape(n, ho, wo, kh, kw, c)
-            gx = ctx.kern.col2im(xp, gcols, ctx.x_shape, ctx.stride, ctx.dilation,
-                                 ctx.padding).transpose(0, 3, 1, 2)
+            gx = ctx.kern.input_grad(xp, gm, wk, ctx.x_shape, ho, wo, kh, kw, ctx.stride,
+                                     ctx.dilation, ctx.padding).transpose(0, 3, 1, 2)
         if ctx.has_b and ctx.needs[2]:
             gb = gm.sum(axis=0)
         return gx, gw, gb
