@@ -106,18 +106,28 @@ def _from_channels_last(yh, cl, shape):
     return yh.reshape(shape)
 
 
+#: largest column buffer (elements) a convolution makes at once; larger batches are processed
+#: in chunks of images whose columns fit (8 MiB of float32 stays in the L3 cache between the
+#: im2col copy and the GEMM reading it), and backward recomputes each chunk's columns instead
+#: of keeping the whole batch's (for the seed CNN's second conv: 63 MB saved + 63 MB of column
+#: gradient otherwise)
+COLS_CHUNK = 1 << 21
+
+
 class Conv2d(Function):
     """out[n, o] = sum_{c, i, j} w[o, c, i, j] x_pad[n, g(o) c, s h + d i, s w + d j] + b[o].
 
     Inputs: x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,) or None.
     Attributes: stride, padding ((top, bottom), (left, right)), dilation (pairs), groups.
 
-    groups=1: channels-last columns (N Ho Wo, kh kw C), so forward, weight gradient and column
-    gradient are each ONE GEMM and the output is returned as an NCHW view of the GEMM's
-    (N Ho Wo, O) result (no copy). groups>1: batch-last columns, one GEMM per group.
+    groups=1: channels-last columns (N Ho Wo, kh kw C), so forward, weight gradient and input
+    gradient are GEMMs on them and the output is returned as an NCHW view of the GEMM's
+    (N Ho Wo, O) result (no copy). Columns are made COLS_CHUNK elements at a time (whole
+    images); when the batch needs more than one chunk, backward rebuilds each chunk's columns
+    from the saved input. groups>1: batch-last columns, one GEMM per group.
     """
 
-    saves_inputs = False
+    saves_inputs = True  # the chunked path keeps x (version-checked by the engine)
 
     @staticmethod
     def forward(ctx, x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
@@ -132,14 +142,25 @@ class Conv2d(Function):
         o, _, kh, kw = w.shape
         ho = out_size(h, kh, stride[0], *padding[0], dilation[0])
         wo = out_size(wd, kw, stride[1], *padding[1], dilation[1])
-        cols = kern.im2col(xp, x.transpose(0, 2, 3, 1), kh, kw, ho, wo, stride, dilation,
-                           padding)
-        k, m = kh * kw * c, n * ho * wo
+        k, m, hw = kh * kw * c, n * ho * wo, ho * wo
         wk = xp.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, k)  # (O, kh kw C), small
-        out = cols.reshape(m, k) @ wk.T
+        xh = x.transpose(0, 2, 3, 1)
+        geo = (kh, kw, ho, wo, stride, dilation, padding)
+        step = max(1, COLS_CHUNK // max(1, hw * k)) if xp is np else n
+        ctx.wk, ctx.kern, ctx.x_shape, ctx.geo, ctx.step = wk, kern, (n, h, wd, c), geo, step
+        if step >= n:
+            cols = kern.im2col(xp, xh, *geo)
+            out = cols.reshape(m, k) @ wk.T
+            ctx.cols = cols
+        else:
+            out = np.empty((m, o), np.result_type(x.dtype, w.dtype))
+            for lo in range(0, n, step):
+                hi = min(n, lo + step)
+                cols = kern.im2col(xp, xh[lo:hi], *geo)
+                np.matmul(cols.reshape(-1, k), wk.T, out=out[lo * hw:hi * hw])
+            ctx.cols, ctx.xh = None, xh
         if b is not None:
             out += b
-        ctx.cols, ctx.wk, ctx.kern, ctx.x_shape = cols, wk, kern, (n, h, wd, c)
         return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     @staticmethod
@@ -147,18 +168,35 @@ class Conv2d(Function):
         if ctx.groups != 1:
             return _grouped_backward(ctx, g)
         xp = get_array_module(g)
-        cols, wk = ctx.cols, ctx.wk
-        n, ho, wo, kh, kw, c = cols.shape
+        wk, kern, step = ctx.wk, ctx.kern, ctx.step
+        kh, kw, ho, wo, stride, dilation, padding = ctx.geo
+        n, h, w, c = ctx.x_shape
         o, k = wk.shape
-        m = n * ho * wo
-        gm = g.transpose(0, 2, 3, 1).reshape(m, o)  # free when g is channels-last
+        hw = ho * wo
+        gm = g.transpose(0, 2, 3, 1).reshape(n * hw, o)  # free when g is channels-last
         gx = gw = gb = None
-        if ctx.needs[1]:
-            gw = xp.ascontiguousarray(
-                (gm.T @ cols.reshape(m, k)).reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
-        if ctx.needs[0]:
-            gx = ctx.kern.input_grad(xp, gm, wk, ctx.x_shape, ho, wo, kh, kw, ctx.stride,
-                                     ctx.dilation, ctx.padding).transpose(0, 3, 1, 2)
+        if ctx.cols is not None:
+            if ctx.needs[1]:
+                gw = gm.T @ ctx.cols.reshape(n * hw, k)
+            if ctx.needs[0]:
+                gx = kern.input_grad(xp, gm, wk, ctx.x_shape, ho, wo, kh, kw, stride, dilation,
+                                     padding)
+        else:
+            gw = xp.zeros((o, k), gm.dtype) if ctx.needs[1] else None
+            gx = xp.empty(ctx.x_shape, gm.dtype) if ctx.needs[0] else None
+            for lo in range(0, n, step):
+                hi = min(n, lo + step)
+                gc = gm[lo * hw:hi * hw]
+                if gw is not None:
+                    cols = kern.im2col(xp, ctx.xh[lo:hi], *ctx.geo)
+                    gw += gc.T @ cols.reshape(-1, k)
+                if gx is not None:
+                    gx[lo:hi] = kern.input_grad(xp, gc, wk, (hi - lo, h, w, c), ho, wo, kh,
+                                                kw, stride, dilation, padding)
+        if gw is not None:
+            gw = xp.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+        if gx is not None:
+            gx = gx.transpose(0, 3, 1, 2)
         if ctx.has_b and ctx.needs[2]:
             gb = gm.sum(axis=0)
         return gx, gw, gb

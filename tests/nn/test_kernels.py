@@ -220,3 +220,21 @@ def test_layer_table_conv_pool_under_each_implementation(impl, case):
     _table.test_matches_torch(case, True)
     if case[0] != "sequential":
         _table.test_gradcheck(case, True)
+
+
+@pytest.mark.parametrize("chunk", [1, 200])  # one image per chunk; two images per chunk
+def test_chunked_convolution(impl, monkeypatch, chunk):
+    """Batches whose columns exceed COLS_CHUNK are convolved in chunks of images and backward
+    rebuilds each chunk's columns: same values and gradients as PyTorch, gradcheck passes."""
+    from ember.ops import nn_conv
+    monkeypatch.setattr(nn_conv, "COLS_CHUNK", chunk)
+    torch.manual_seed(0)
+    name, make_e, make_t, shape = LAYERS[-1]  # the seed block: two convs, pools, a head
+    x = np.random.default_rng(5).standard_normal((5,) + shape[1:]).astype(np.float32)
+    compare_module(torch, make_e(), make_t(torch.nn), x)
+    for _, fn, xs, ws in GRADCHECKS[:2]:
+        rng = np.random.default_rng(6)
+        xt = ember.Tensor(rng.standard_normal((3,) + xs[1:]), requires_grad=True)
+        w = ember.Tensor(rng.standard_normal(ws) * 0.5, requires_grad=True)
+        b = ember.Tensor(rng.standard_normal(ws[0]), requires_grad=True)
+        assert gradcheck(fn, [xt, w, b])
