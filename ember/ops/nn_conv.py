@@ -6,10 +6,11 @@ loop), and one GEMM with the weight (O, kh kw C) gives the output (N Ho Wo, O), 
 (N, Ho, Wo, O) in memory: the public NCHW tensor is a transposed view of it (PyTorch's
 ``channels_last`` memory format), so no layout copy is made. Pooling, activations and the
 next convolution read that layout directly (``x.transpose(0, 2, 3, 1)`` of such a view is
-contiguous), so between conv layers nothing is transposed. Backward reuses the saved columns
-for the weight gradient (one GEMM), and the column gradient (one GEMM) goes back through col2im
-(kh*kw strided adds, or one numba loop). Grouped convolutions keep a batch-last im2col
-(C kh kw, Ho Wo N) with one GEMM per group.
+contiguous), so between conv layers nothing is transposed. Backward reuses the columns for the
+weight gradient (one GEMM); the input gradient is one GEMM per kernel position added into its
+strided slab (NumPy) or one GEMM + a compiled col2im (numba). Columns are built in chunks of
+whole images (``COLS_CHUNK``), rebuilt in backward when there is more than one chunk.
+Grouped convolutions keep a batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
 
 Max pooling with tiling windows (kernel == stride, no padding) runs on the same channels-last
 view (one pass in numba; a running max in NumPy) and records the winner of each window, so
