@@ -95,7 +95,7 @@ def _torch_worker(args, weights_out):
             loss = lossf(net(xb), yb)
             loss.backward()
             opt.step()
-        return float(loss)
+        return float(loss.item())
 
     def predict(x):
         net.eval()
