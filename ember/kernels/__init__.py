@@ -56,7 +56,17 @@ def impl(array):
         want = os.environ.get("EMBER_KERNELS", "").strip().lower()
         if want and want not in _NAMES:
             raise ValueError(f"EMBER_KERNELS={want!r}: choose one of {_NAMES}")
-        if not want:
-            want = "numba" if "numba" in available() else "numpy"
-        _chosen = _load(want)
+        if want:
+            _chosen = _load(want)
+        elif "numba" in available():
+            try:
+                _chosen = _load("numba")
+            except Exception as e:  # installed but unusable (e.g. built for another NumPy)
+                import warnings
+                warnings.warn(f"ember: numba is installed but could not be loaded ({e}); using "
+                              "the NumPy kernels (set EMBER_KERNELS=numpy to silence this)",
+                              RuntimeWarning, stacklevel=2)
+                _chosen = _load("numpy")
+        else:
+            _chosen = _load("numpy")
     return _chosen

@@ -238,3 +238,25 @@ def test_chunked_convolution(impl, monkeypatch, chunk):
         w = ember.Tensor(rng.standard_normal(ws) * 0.5, requires_grad=True)
         b = ember.Tensor(rng.standard_normal(ws[0]), requires_grad=True)
         assert gradcheck(fn, [xt, w, b])
+
+
+def test_broken_numba_falls_back_to_numpy(monkeypatch):
+    """An installed but unusable numba (automatic choice) warns and uses the NumPy kernels;
+    asking for it explicitly is an error that says what to install."""
+    monkeypatch.delenv("EMBER_KERNELS", raising=False)
+    monkeypatch.setattr(K, "_chosen", None)
+    monkeypatch.setattr(K, "available", lambda: ("numpy", "numba"))
+    real = K._load
+
+    def load(name):
+        if name == "numba":
+            raise ImportError("numba built for another NumPy")
+        return real(name)
+    monkeypatch.setattr(K, "_load", load)
+    with pytest.warns(RuntimeWarning, match="using the NumPy kernels"):
+        assert K.impl(np.empty(1)).__name__.endswith("_numpy")
+    monkeypatch.setattr(K, "_chosen", None)
+    monkeypatch.setenv("EMBER_KERNELS", "numba")
+    with pytest.raises(ImportError, match="numba built"):
+        K.impl(np.empty(1))
+    monkeypatch.setattr(K, "_chosen", None)
