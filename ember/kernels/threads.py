@@ -36,6 +36,17 @@ def _executor():
     return _pool
 
 
+def _forget_pool():
+    # a forked child has the executor object but none of its threads: a submit would wait
+    # forever (DataLoader workers, multiprocessing), so the child starts a pool of its own
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def split(fn, n: int, size: int, *args) -> None:
     """Run ``fn(lo, hi, *args)`` over [0, n) in contiguous chunks: one chunk on the calling
     thread and the others on the pool when the pass touches at least ``MIN_SPLIT`` elements

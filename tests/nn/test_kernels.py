@@ -260,3 +260,31 @@ def test_broken_numba_falls_back_to_numpy(monkeypatch):
     with pytest.raises(ImportError, match="numba built"):
         K.impl(np.empty(1))
     monkeypatch.setattr(K, "_chosen", None)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_thread_pool_works_after_fork(monkeypatch):
+    from ember.kernels import threads
+    monkeypatch.setattr(threads, "MIN_SPLIT", 1)
+    monkeypatch.setenv("EMBER_KERNEL_THREADS", "2")
+    threads.split(lambda lo, hi: None, 4, 4)  # the parent's pool exists now
+    assert threads._pool is not None
+    pid = os.fork()
+    if pid == 0:  # child: must not wait on the parent's (absent) threads
+        try:
+            seen = []
+            threads.split(lambda lo, hi: seen.append((lo, hi)), 4, 4)
+            os._exit(0 if sorted(seen) == [(0, 2), (2, 4)] else 1)
+        except BaseException:
+            os._exit(2)
+    for _ in range(600):  # 60 s at most
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        import time
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on the kernel thread pool")
+    assert os.waitstatus_to_exitcode(status) == 0
