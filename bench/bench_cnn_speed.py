@@ -3,7 +3,7 @@ PyTorch CPU (and optionally other ember checkouts), interleaved in one run.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_cnn_speed.py \\
         [--rounds 5] [--steps 20] [--ember-path /path/to/old/ember ...] [--blas-threads N] \\
-        [--kernels numba numba/t1 numpy] [--data random|real]
+        [--kernels numba numba/t2 numpy] [--data random|real]
 
 Network: conv5x5x32 (same) - ReLU - maxpool2 - conv5x5x64 (same) - ReLU - maxpool2 - fc1024 -
 ReLU - fc10, Adam(1e-3), batch 100, 28x28x1 inputs; a hand-written loop (zero_grad, forward,
@@ -200,7 +200,7 @@ def main():
                     help="another ember checkout to compare (repeatable)")
     ap.add_argument("--kernels", nargs="*", default=None,
                     help="ember kernel implementations to run this tree with, each its own "
-                         "contender; NAME/tK also sets EMBER_KERNEL_THREADS=K (e.g. numba/t1 "
+                         "contender; NAME/tK also sets EMBER_KERNEL_THREADS=K (e.g. numba/t2 "
                          "to see what the 2-thread split buys); default: the automatic choice")
     ap.add_argument("--blas-threads", type=int, default=0,
                     help="BLAS/torch threads for every contender (default: libraries' own)")
