@@ -288,3 +288,16 @@ def test_thread_pool_works_after_fork(monkeypatch):
         os.waitpid(pid, 0)
         pytest.fail("the forked child hung on the kernel thread pool")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_kernels_split_over_two_threads_agree(impl, monkeypatch):
+    """With the pool on (EMBER_KERNEL_THREADS=2) every kernel splits even small batches here;
+    results equal the NumPy kernels' and PyTorch's."""
+    from ember.kernels import threads
+    monkeypatch.setattr(threads, "MIN_SPLIT", 1)
+    monkeypatch.setenv("EMBER_KERNEL_THREADS", "2")
+    for case in CONV:
+        test_conv_kernels_agree_with_numpy_and_torch(impl, *case)
+    test_maxpool_kernels_agree_with_numpy_and_torch(impl, (3, 6, 6, 3), (2, 2))
+    test_maxpool_kernels_agree_with_numpy_and_torch(impl, (3, 7, 5, 2), (3, 2))
+    test_chunked_convolution(impl, monkeypatch, 200)
