@@ -1,17 +1,28 @@
-"""Convolution and pooling primitives (NCHW).
+"""Convolution and pooling primitives (NCHW in and out, as PyTorch).
 
-conv2d is im2col + one GEMM: the padded input, batch-last (C, Hp, Wp, N), is gathered into
-columns (C*kh*kw, Ho*Wo*N) by one strided slab copy per kernel position and multiplied by the
-weight (O, C*kh*kw). Backward reuses the saved columns for the weight gradient (one GEMM) and
-scatters the column gradient (one GEMM) back with col2im: a loop over the kh*kw kernel
-positions adding strided slabs (never a loop over pixels). Pooling uses the same strided-slice loop, with a reshape
-fast path when windows don't overlap (kernel == stride, no padding).
+conv2d (groups=1) works channels-last: the padded input (N, Hp, Wp, C) is gathered into columns
+(N Ho Wo, kh kw C) by one strided copy (``ember.kernels``: NumPy ``as_strided`` or a numba
+loop), and one GEMM with the weight (O, kh kw C) gives the output (N Ho Wo, O), which *is*
+(N, Ho, Wo, O) in memory: the public NCHW tensor is a transposed view of it (PyTorch's
+``channels_last`` memory format), so no layout copy is made. Pooling, activations and the
+next convolution read that layout directly (``x.transpose(0, 2, 3, 1)`` of such a view is
+contiguous), so between conv layers nothing is transposed. Backward reuses the columns for the
+weight gradient (one GEMM); the input gradient is one GEMM per kernel position added into its
+strided slab (NumPy) or one GEMM + a compiled col2im (numba). Columns are built in chunks of
+whole images (``COLS_CHUNK``), rebuilt in backward when there is more than one chunk.
+Grouped convolutions keep a batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
+
+Max pooling with tiling windows (kernel == stride, no padding) runs on the same channels-last
+view (one pass in numba; a running max in NumPy) and records the winner of each window, so
+its backward writes each input gradient element once without a scatter. Other windows use the
+strided-slice loop over kernel positions.
 
 Padding is given per side, ((top, bottom), (left, right)), so 'same' with even kernels
 (asymmetric, as PyTorch) needs nothing special.
 """
 import numpy as np
 
+from .. import kernels
 from ..backend import get_array_module
 from .function import Function
 
@@ -38,7 +49,7 @@ def _slice(i, j, ho, wo, stride, dilation):
             slice(j * d2, j * d2 + s2 * (wo - 1) + 1, s2))
 
 
-def im2col(xt, kh, kw, ho, wo, stride, dilation):
+def _bl_im2col(xt, kh, kw, ho, wo, stride, dilation):
     """Columns (C, kh, kw, Ho, Wo, N) from a padded batch-last image (C, Hp, Wp, N): one strided
     copy per kernel position, each with long contiguous inner runs (Wo * N values)."""
     xp = get_array_module(xt)
@@ -52,7 +63,7 @@ def im2col(xt, kh, kw, ho, wo, stride, dilation):
     return cols
 
 
-def col2im(cols, padded_shape, padding, stride, dilation):
+def _bl_col2im(cols, padded_shape, padding, stride, dilation):
     """Adjoint of im2col: add each kernel position's slab (C, Ho, Wo, N) into the padded
     batch-last image (C, Hp, Wp, N), then drop the padding."""
     xp = get_array_module(cols)
@@ -78,70 +89,159 @@ def _to_batch_last(x, padding):
     return xt
 
 
+def _channels_last(x):
+    """x (N, C, H, W) as an (N', H, W, C') array that is contiguous when possible: the plain
+    transpose when x is a channels-last view (the conv output layout), else the planes of a
+    contiguous NCHW array as (N C, H, W, 1). Returns the array and whether it is the former."""
+    xh = x.transpose(0, 2, 3, 1)
+    if xh.flags.c_contiguous or not x.flags.c_contiguous:
+        return xh, True
+    n, c, h, w = x.shape
+    return x.reshape(n * c, h, w, 1), False
+
+
+def _from_channels_last(yh, cl, shape):
+    """Inverse of :func:`_channels_last` for a result (N', H', W', C') of NCHW shape ``shape``."""
+    if cl:
+        return yh.transpose(0, 3, 1, 2)
+    return yh.reshape(shape)
+
+
+#: largest column buffer (elements) a convolution makes at once; larger batches are processed
+#: in chunks of images whose columns fit (8 MiB of float32 stays in the L3 cache between the
+#: im2col copy and the GEMM reading it), and backward recomputes each chunk's columns instead
+#: of keeping the whole batch's (for the seed CNN's second conv: 63 MB saved + 63 MB of column
+#: gradient otherwise)
+COLS_CHUNK = 1 << 21
+
+
 class Conv2d(Function):
     """out[n, o] = sum_{c, i, j} w[o, c, i, j] x_pad[n, g(o) c, s h + d i, s w + d j] + b[o].
 
     Inputs: x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,) or None.
     Attributes: stride, padding ((top, bottom), (left, right)), dilation (pairs), groups.
 
-    Internally batch-last: columns (C*kh*kw, Ho*Wo*N) so forward, weight gradient and column
-    gradient are each ONE large GEMM (per group), and the im2col/col2im slab copies have long
-    contiguous inner runs; only input, output and their gradients are transposed (small).
+    groups=1: channels-last columns (N Ho Wo, kh kw C), so forward, weight gradient and input
+    gradient are GEMMs on them and the output is returned as an NCHW view of the GEMM's
+    (N Ho Wo, O) result (no copy). Columns are made COLS_CHUNK elements at a time (whole
+    images); when the batch needs more than one chunk, backward rebuilds each chunk's columns
+    from the saved input. groups>1: batch-last columns, one GEMM per group.
     """
 
-    saves_inputs = False
+    saves_inputs = True  # the chunked path keeps x (version-checked by the engine)
 
     @staticmethod
     def forward(ctx, x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
                 groups=1):
+        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
+        ctx.has_b = b is not None
+        if groups != 1:
+            return _grouped_forward(ctx, x, w, b)
         xp = get_array_module(x)
+        kern = kernels.impl(x)
         n, c, h, wd = x.shape
-        o, cg, kh, kw = w.shape
+        o, _, kh, kw = w.shape
         ho = out_size(h, kh, stride[0], *padding[0], dilation[0])
         wo = out_size(wd, kw, stride[1], *padding[1], dilation[1])
-        xt = _to_batch_last(x, padding)
-        cols = im2col(xt, kh, kw, ho, wo, stride, dilation)
-        k, m = cg * kh * kw, ho * wo * n
-        if groups == 1:
-            out = w.reshape(o, k) @ cols.reshape(k, m)
+        k, m, hw = kh * kw * c, n * ho * wo, ho * wo
+        wk = xp.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, k)  # (O, kh kw C), small
+        xh = x.transpose(0, 2, 3, 1)
+        geo = (kh, kw, ho, wo, stride, dilation, padding)
+        step = max(1, COLS_CHUNK // max(1, hw * k)) if xp is np else n
+        ctx.wk, ctx.kern, ctx.x_shape, ctx.geo, ctx.step = wk, kern, (n, h, wd, c), geo, step
+        if step >= n:
+            cols = kern.im2col(xp, xh, *geo)
+            out = cols.reshape(m, k) @ wk.T
+            ctx.cols = cols
         else:
-            out = xp.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, m))
-        out = out.reshape(o, ho, wo, n)
+            out = np.empty((m, o), np.result_type(x.dtype, w.dtype))
+            for lo in range(0, n, step):
+                hi = min(n, lo + step)
+                cols = kern.im2col(xp, xh[lo:hi], *geo)
+                np.matmul(cols.reshape(-1, k), wk.T, out=out[lo * hw:hi * hw])
+            ctx.cols, ctx.xh = None, xh
         if b is not None:
-            out += b.reshape(o, 1, 1, 1)
-        ctx.cols, ctx.w, ctx.xt_shape, ctx.has_b = cols, w, xt.shape, b is not None
-        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        return xp.ascontiguousarray(out.transpose(3, 0, 1, 2))
+            out += b
+        return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.groups != 1:
+            return _grouped_backward(ctx, g)
         xp = get_array_module(g)
-        cols, w, groups = ctx.cols, ctx.w, ctx.groups
-        c, kh, kw, ho, wo, n = cols.shape
-        o = w.shape[0]
-        k, m = w.shape[1] * kh * kw, ho * wo * n
-        gt = xp.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(o, m)  # (O, Ho*Wo*N)
+        wk, kern, step = ctx.wk, ctx.kern, ctx.step
+        kh, kw, ho, wo, stride, dilation, padding = ctx.geo
+        n, h, w, c = ctx.x_shape
+        o, k = wk.shape
+        hw = ho * wo
+        gm = g.transpose(0, 2, 3, 1).reshape(n * hw, o)  # free when g is channels-last
         gx = gw = gb = None
-        if groups == 1:
+        if ctx.cols is not None:
             if ctx.needs[1]:
-                gw = (gt @ cols.reshape(k, m).T).reshape(w.shape)
+                gw = gm.T @ ctx.cols.reshape(n * hw, k)
             if ctx.needs[0]:
-                gcols = w.reshape(o, k).T @ gt
+                gx = kern.input_grad(xp, gm, wk, ctx.x_shape, ho, wo, kh, kw, stride, dilation,
+                                     padding)
         else:
-            og = o // groups
-            g3 = gt.reshape(groups, og, m)
-            c3 = cols.reshape(groups, k, m)
-            if ctx.needs[1]:
-                gw = xp.matmul(g3, c3.transpose(0, 2, 1)).reshape(w.shape)
-            if ctx.needs[0]:
-                gcols = xp.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3)
-        if ctx.needs[0]:
-            gxt = col2im(gcols.reshape(cols.shape), ctx.xt_shape, ctx.padding, ctx.stride,
-                         ctx.dilation)
-            gx = xp.ascontiguousarray(gxt.transpose(3, 0, 1, 2))
+            gw = xp.zeros((o, k), gm.dtype) if ctx.needs[1] else None
+            gx = xp.empty(ctx.x_shape, gm.dtype) if ctx.needs[0] else None
+            for lo in range(0, n, step):
+                hi = min(n, lo + step)
+                gc = gm[lo * hw:hi * hw]
+                if gw is not None:
+                    cols = kern.im2col(xp, ctx.xh[lo:hi], *ctx.geo)
+                    gw += gc.T @ cols.reshape(-1, k)
+                if gx is not None:
+                    gx[lo:hi] = kern.input_grad(xp, gc, wk, (hi - lo, h, w, c), ho, wo, kh,
+                                                kw, stride, dilation, padding)
+        if gw is not None:
+            gw = xp.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+        if gx is not None:
+            gx = gx.transpose(0, 3, 1, 2)
         if ctx.has_b and ctx.needs[2]:
-            gb = gt.sum(axis=1)
+            gb = gm.sum(axis=0)
         return gx, gw, gb
+
+
+def _grouped_forward(ctx, x, w, b):
+    xp = get_array_module(x)
+    stride, padding, dilation, groups = ctx.stride, ctx.padding, ctx.dilation, ctx.groups
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    ho = out_size(h, kh, stride[0], *padding[0], dilation[0])
+    wo = out_size(wd, kw, stride[1], *padding[1], dilation[1])
+    xt = _to_batch_last(x, padding)
+    cols = _bl_im2col(xt, kh, kw, ho, wo, stride, dilation)
+    k, m = cg * kh * kw, ho * wo * n
+    out = xp.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, m))
+    out = out.reshape(o, ho, wo, n)
+    if b is not None:
+        out += b.reshape(o, 1, 1, 1)
+    ctx.cols, ctx.w, ctx.xt_shape = cols, w, xt.shape
+    return xp.ascontiguousarray(out.transpose(3, 0, 1, 2))
+
+
+def _grouped_backward(ctx, g):
+    xp = get_array_module(g)
+    cols, w, groups = ctx.cols, ctx.w, ctx.groups
+    c, kh, kw, ho, wo, n = cols.shape
+    o = w.shape[0]
+    k, m = w.shape[1] * kh * kw, ho * wo * n
+    gt = xp.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(o, m)  # (O, Ho*Wo*N)
+    gx = gw = gb = None
+    og = o // groups
+    g3 = gt.reshape(groups, og, m)
+    c3 = cols.reshape(groups, k, m)
+    if ctx.needs[1]:
+        gw = xp.matmul(g3, c3.transpose(0, 2, 1)).reshape(w.shape)
+    if ctx.needs[0]:
+        gcols = xp.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3)
+        gxt = _bl_col2im(gcols.reshape(cols.shape), ctx.xt_shape, ctx.padding, ctx.stride,
+                         ctx.dilation)
+        gx = xp.ascontiguousarray(gxt.transpose(3, 0, 1, 2))
+    if ctx.has_b and ctx.needs[2]:
+        gb = gt.sum(axis=1)
+    return gx, gw, gb
 
 
 def _pool_geometry(x, kernel, stride, padding, dilation=(1, 1)):
@@ -156,50 +256,6 @@ def _fast(x, kernel, stride, padding, ho, wo):
     return (tuple(kernel) == tuple(stride) and padding == (0, 0))
 
 
-def _uncrop(gfull, shape):
-    """Gradient of the cropped (tiled) region back to the full input shape."""
-    xp = get_array_module(gfull)
-    if gfull.shape == tuple(shape):
-        return gfull
-    gx = xp.zeros(shape, gfull.dtype)
-    gx[:, :, :gfull.shape[2], :gfull.shape[3]] = gfull
-    return gx
-
-
-def _running_max(views):
-    """Elementwise max over same-shaped arrays and which one won: the first maximum (strict
-    '>'), as a bool array for two views, uint8 indices for more, None for one."""
-    xp = get_array_module(views[0])
-    if len(views) == 1:
-        return views[0], None
-    if len(views) == 2:
-        v0, v1 = views
-        return xp.maximum(v0, v1), v1 > v0
-    best = views[0].copy()
-    idx = xp.zeros(best.shape, np.uint8)
-    for p, v in enumerate(views[1:], 1):
-        win = v > best
-        xp.maximum(best, v, out=best)
-        idx[win] = p
-    return best, idx
-
-
-def _scatter(g, idx, k, out, axis):
-    """out[..., p::k along axis] = g where idx says position p won, else 0 (no zero-fill pass:
-    every slot of ``out`` is written)."""
-    xp = get_array_module(g)
-    for p in range(k):
-        sl = (slice(None),) * axis + (slice(p, None, k),)
-        if idx is None:
-            mask = True
-        elif idx.dtype == bool:
-            mask = idx if p else ~idx
-        else:
-            mask = idx == p
-        xp.multiply(g, mask, out=out[sl])
-    return out
-
-
 class MaxPool2d(Function):
     """Max over each window; the gradient goes to the first maximum of its window (row-major
     scan, as PyTorch). Padding counts as -inf."""
@@ -211,16 +267,16 @@ class MaxPool2d(Function):
         ho, wo = _pool_geometry(x, kernel, stride, padding, dilation)
         (kh, kw) = kernel
         ctx.args = (kernel, stride, padding, dilation, ho, wo)
-        ctx.x = x
+        ctx.shape = x.shape
         if _fast(x, kernel, stride, padding, ho, wo) and dilation == (1, 1):
-            # windows tile the image: reduce along w inside each window row, then along h.
-            # Strict '>' keeps the first maximum, so the winner is the row-major first (PyTorch).
-            xc = x[:, :, :ho * kh, :wo * kw]
-            a, ctx.cidx = _running_max([xc[..., j::kw] for j in range(kw)])
-            out, ctx.ridx = _running_max([a[:, :, i::kh] for i in range(kh)])
-            ctx.out = out
-            return out
+            # windows tile the image: one pass over the channels-last view (see _channels_last)
+            xh, cl = _channels_last(x)
+            ctx.kern = kern = kernels.impl(x)
+            oh, ctx.state = kern.maxpool_tiled(get_array_module(x), xh, kh, kw)
+            ctx.cl, ctx.xh_shape = cl, xh.shape
+            return _from_channels_last(oh, cl, (x.shape[0], x.shape[1], ho, wo))
         else:
+            ctx.x = x
             xp = get_array_module(x)
             pads = ((padding[0], padding[0]), (padding[1], padding[1]))
             xpad = _pad(x, pads, -np.inf)
@@ -235,15 +291,18 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         kernel, stride, padding, dilation, ho, wo = ctx.args
-        x, out = ctx.x, ctx.out
         kh, kw = kernel
-        n, c, h, w = x.shape
+        n, c, h, w = ctx.shape
         xp = get_array_module(g)
-        if hasattr(ctx, "ridx"):
+        if hasattr(ctx, "state"):
             # (a zero gradient times a non-finite g would be NaN: gradients are finite here)
-            ga = _scatter(g, ctx.ridx, kh, xp.empty((n, c, ho * kh, wo), g.dtype), 2)
-            gfull = _scatter(ga, ctx.cidx, kw, xp.empty((n, c, ho * kh, wo * kw), g.dtype), 3)
-            return _uncrop(gfull, x.shape)
+            if ctx.cl:
+                gh = g.transpose(0, 2, 3, 1)
+            else:
+                gh = g.reshape(n * c, ho, wo, 1)
+            gxh = ctx.kern.maxpool_tiled_backward(xp, gh, ctx.state, kh, kw, ctx.xh_shape)
+            return _from_channels_last(gxh, ctx.cl, ctx.shape)
+        x, out = ctx.x, ctx.out
         remaining = xp.ones(out.shape, bool)
         pads = ((padding[0], padding[0]), (padding[1], padding[1]))
         xpad = _pad(x, pads, -np.inf)
@@ -276,9 +335,12 @@ class AvgPool2d(Function):
         ctx.args = (kernel, stride, padding, ho, wo)
         ctx.shape = x.shape
         if _fast(x, kernel, stride, padding, ho, wo):
-            xr = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
-            ctx.div = None
-            return xr.mean(axis=(3, 5))
+            # tiling windows: a reshape of the channels-last view (no copy unless cropped)
+            xh, cl = _channels_last(x)
+            nn, _, _, cc = xh.shape
+            xr = xh[:, :ho * kh, :wo * kw].reshape(nn, ho, kh, wo, kw, cc)
+            ctx.div, ctx.cl, ctx.xh_shape = None, cl, xh.shape
+            return _from_channels_last(xr.mean(axis=(2, 4)), cl, (n, c, ho, wo))
         xp = get_array_module(x)
         pads = ((padding[0], padding[0]), (padding[1], padding[1]))
         xpad = _pad(x, pads)
@@ -305,9 +367,15 @@ class AvgPool2d(Function):
         kh, kw = kernel
         n, c, h, w = ctx.shape
         if ctx.div is None:
-            gfull = xp.empty((n, c, ho * kh, wo * kw), g.dtype)
-            gfull.reshape(n, c, ho, kh, wo, kw)[...] = (g / (kh * kw))[:, :, :, None, :, None]
-            return _uncrop(gfull, ctx.shape)
+            nn, hh, ww, cc = ctx.xh_shape
+            gh = g.transpose(0, 2, 3, 1) if ctx.cl else g.reshape(nn, ho, wo, 1)
+            tiled = xp.empty((nn, ho * kh, wo * kw, cc), g.dtype)
+            tiled.reshape(nn, ho, kh, wo, kw, cc)[...] = (gh / (kh * kw))[:, :, None, :, None, :]
+            if (hh, ww) != (ho * kh, wo * kw):  # cropped edge: zeros
+                gxh = xp.zeros(ctx.xh_shape, g.dtype)
+                gxh[:, :ho * kh, :wo * kw] = tiled
+                tiled = gxh
+            return _from_channels_last(tiled, ctx.cl, ctx.shape)
         gd = g / ctx.div
         gxp = xp.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), g.dtype)
         for i in range(kh):
