@@ -23,7 +23,6 @@ Padding is given per side, ((top, bottom), (left, right)), so 'same' with even k
 import numpy as np
 
 from .. import kernels
-from ..autograd import grad_mode
 from ..backend import get_array_module
 from .function import Function
 
@@ -114,10 +113,6 @@ def _from_channels_last(yh, cl, shape):
 #: of keeping the whole batch's (for the seed CNN's second conv: 63 MB saved + 63 MB of column
 #: gradient otherwise)
 COLS_CHUNK = 1 << 21
-#: the same limit when grad mode is off (predict, evaluation): nothing is kept for a backward,
-#: so the whole batch's columns are one temporary and one GEMM (the seed CNN's second conv at
-#: batch 100 is 15.7M elements); fewer, taller GEMMs measured ~10-15% faster than 8 chunks
-COLS_CHUNK_NOGRAD = 1 << 24
 
 
 class Conv2d(Function):
@@ -152,8 +147,7 @@ class Conv2d(Function):
         wk = xp.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, k)  # (O, kh kw C), small
         xh = x.transpose(0, 2, 3, 1)
         geo = (kh, kw, ho, wo, stride, dilation, padding)
-        limit = COLS_CHUNK if grad_mode._enabled else COLS_CHUNK_NOGRAD
-        step = max(1, limit // max(1, hw * k)) if xp is np else n
+        step = max(1, COLS_CHUNK // max(1, hw * k)) if xp is np else n
         ctx.wk, ctx.kern, ctx.x_shape, ctx.geo, ctx.step = wk, kern, (n, h, wd, c), geo, step
         if step >= n:
             cols = kern.im2col(xp, xh, *geo)

@@ -240,22 +240,6 @@ def test_chunked_convolution(impl, monkeypatch, chunk):
         assert gradcheck(fn, [xt, w, b])
 
 
-@pytest.mark.parametrize("chunk", [1, 200, 1 << 24])
-def test_no_grad_convolution_chunks(impl, monkeypatch, chunk):
-    """With grad mode off the column limit is COLS_CHUNK_NOGRAD: any chunking gives the values
-    of the graph-recording forward, bit for bit (the rows of the GEMM do not depend on it)."""
-    from ember.ops import nn_conv
-    torch.manual_seed(0)
-    x = ember.Tensor(np.random.default_rng(7).standard_normal((6, 3, 9, 9)).astype(np.float32))
-    conv = nn.Conv2d(3, 8, 3, padding="same")
-    want = conv(x).detach().numpy()
-    monkeypatch.setattr(nn_conv, "COLS_CHUNK_NOGRAD", chunk)
-    with ember.no_grad():
-        got = conv(x).numpy()
-    assert got.shape == (6, 8, 9, 9)
-    np.testing.assert_array_equal(got, want)
-
-
 def test_broken_numba_falls_back_to_numpy(monkeypatch):
     """An installed but unusable numba (automatic choice) warns and uses the NumPy kernels;
     asking for it explicitly is an error that says what to install."""
