@@ -43,6 +43,26 @@ CONV = [  # (N, C, H, W), (O, kh, kw), stride, padding ((t, b), (l, r)), dilatio
 ]
 
 
+@pytest.mark.parametrize("xs, ws, stride, pad, dil", CONV + [
+    ((2, 9, 6, 7), (3, 3, 2), (2, 1), ((1, 0), (1, 2)), (1, 2))])
+@pytest.mark.parametrize("min_channels", [0, 8])
+def test_numba_im2col_both_routes(monkeypatch, xs, ws, stride, pad, dil, min_channels):
+    """numba's im2col hands inputs with few channels to NumPy's strided copy; the compiled loop
+    (forced with MIN_CHANNELS = 0) and that route both give NumPy's columns exactly."""
+    if "numba" not in K.available():
+        pytest.skip("numba is not installed")
+    from ember.kernels import _numba as KB
+    monkeypatch.setattr(KB, "MIN_CHANNELS", min_channels)
+    x = np.random.default_rng(1).standard_normal(xs).astype(np.float32)
+    _, kh, kw = ws
+    ho = (xs[2] + sum(pad[0]) - dil[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (xs[3] + sum(pad[1]) - dil[1] * (kw - 1) - 1) // stride[1] + 1
+    xh = x.transpose(0, 2, 3, 1)
+    cols = KB.im2col(np, xh, kh, kw, ho, wo, stride, dil, pad)
+    assert cols.shape == (xs[0], ho, wo, kh, kw, xs[1])
+    np.testing.assert_array_equal(cols, KN.im2col(np, xh, kh, kw, ho, wo, stride, dil, pad))
+
+
 @pytest.mark.parametrize("xs, ws, stride, pad, dil", CONV)
 def test_conv_kernels_agree_with_numpy_and_torch(impl, xs, ws, stride, pad, dil):
     rng = np.random.default_rng(0)
