@@ -92,6 +92,8 @@ def _rmsprop(em, opt, scratch, grp):
         f"{grp}[{i}]['centered'] and not {grp}[{i}]['momentum'] > 0"
         for i in range(len(opt.param_groups)))
     st = "ST"
+    from ..optim._fused import compiled, flat_views
+    fv, ck = em.bind(flat_views, "FV"), em.bind(compiled, "CK")
 
     def prelude(i):
         G = f"{grp}[{i}]"
@@ -102,12 +104,20 @@ def _rmsprop(em, opt, scratch, grp):
         em.emit(f"st = {st}[{P}]")
         em.emit("st['step'] += 1")
         em.emit("sq = st['square_avg']")
+        # the eager step's one compiled pass when it would take it (same test, same floats)
+        em.emit(f"fl = {fv}(pa, ga, sq)")
+        em.emit("if fl is not None:")
+        em.emit("    c = pa.dtype.type")
+        em.emit(f"    {ck}().rmsprop(*fl, c(alpha), c(1 - alpha), c(eps), c(-lr))")
+        em.emit("else:")
+        em.indent += 1
         em.emit(f"multiply(ga, ga, out={b})")
         _axpby(em, "(1 - alpha)", b, "alpha", "sq", b)
         em.emit(f"sqrt(sq, out={b})")
         em.emit(f"add({b}, eps, out={b})")
         em.emit(f"divide(ga, {b}, out={b})")
         _axpy(em, "-lr", b, "pa", b)
+        em.indent -= 1
     return guard, prelude, body
 
 

@@ -112,6 +112,54 @@ def test_lowered_optimizer_steps_equal_the_eager_step_bit_for_bit(name):
             _same(v, sj[k][key])
 
 
+def test_lowered_rmsprop_takes_the_compiled_update_when_eager_does(monkeypatch):
+    """A layer above the size threshold: eager RMSprop runs the one-pass numba update, so the
+    lowered step must call it too (same bits as eager), and the small bias keeps the passes."""
+    kernels = pytest.importorskip("ember.optim._numba_updates")
+    from types import SimpleNamespace
+
+    from ember.optim import _fused
+    calls = []
+
+    def counted(w, *rest):
+        calls.append(w.size)
+        kernels.rmsprop(w, *rest)
+
+    monkeypatch.setattr(_fused, "_compiled", SimpleNamespace(rmsprop=counted))
+
+    def run(jit):
+        ember.manual_seed(0)
+        net = nn.Sequential(nn.Linear(160, 64), nn.ReLU(), nn.Linear(64, 3))  # 10240 weights
+        opt = ember.optim.RMSprop(net.parameters(), lr=0.01)
+        rng = np.random.default_rng(2)
+        data = [(ember.tensor(rng.standard_normal((8, 160)).astype(np.float32)),
+                 ember.tensor(rng.integers(0, 3, 8))) for _ in range(4)]
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = ember.jit(step) if jit else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            losses = [f(x, y).data for x, y in data]
+        return losses, [p.data.copy() for p in net.parameters()], opt
+
+    le, pe, oe = run(False)
+    assert calls == [160 * 64] * 4  # eager: the compiled pass for the big weight only
+    del calls[:]
+    lj, pj, oj = run(True)
+    assert calls == [160 * 64] * 4  # the traced step, then three generated replays
+    for a, b in zip(le + pe, lj + pj):
+        _same(a, b)
+    se, sj = oe.state_dict()["state"], oj.state_dict()["state"]
+    for k in se:
+        _same(se[k]["square_avg"], sj[k]["square_avg"])
+
+
 def test_schedulers_and_replaced_state_are_read_live():
     ember.manual_seed(0)
     net = nn.Linear(3, 2)
