@@ -7,6 +7,10 @@ live on each call (``load_state_dict`` and schedulers may replace them). Hyperpa
 read from the param group on each call; the shape of the update (momentum or not, Nesterov...)
 is fixed at trace time and checked by a guard: when it no longer holds, or for an optimizer or
 configuration without a lowering here, the generated code calls ``optimizer.step()`` itself.
+Where the eager step runs a one-pass compiled update (RMSprop: ``_fused.flat_views`` /
+``compiled()``: numba present, ``EMBER_KERNELS`` not ``numpy``, contiguous float32/64 above
+the size threshold), the lowered step makes the same test on each call and calls the same
+kernel, so jitted and eager runs stay bit-identical and the jit is not the slower one.
 ``tests/graph/test_codegen.py`` checks each lowered update bit for bit against the eager step.
 """
 from __future__ import annotations
