@@ -242,8 +242,13 @@ def test_ops_without_a_lowering_run_their_rules_in_the_generated_code(opt_name):
             losses = [f(x, y).data for x, y in data]
         runs[mode] = losses + [p.data.copy() for p in m.parameters()] + \
             [b.data.copy() for b in m.buffers()], f
+    # Float tolerance, not bits: the convolution hands out a channels-last view, and batch norm's
+    # parameter gradients are sums over (N, H, W) whose NumPy summation order follows the memory
+    # layout, which the replay's buffers need not share with eager (seen: 5e-10 on a bias).
     for a, b in zip(runs["eager"][0], runs["jit"][0]):
-        _same(a, b)
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     src = _lowered_source(runs["jit"][1])
     assert ".forward(" in src and ".backward(" in src  # conv, batch norm, pooling: their rules
 
