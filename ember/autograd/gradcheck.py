@@ -44,16 +44,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     for k, (t, a) in enumerate(zip(diff_inputs, analytic)):
         a = np.zeros(t.data.shape) if a is None else a.data
         num = np.zeros(t.data.shape)
-        flat = t.data.reshape(-1)  # a view: perturb in place, restore after
-        nflat = num.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
+        data = t.data  # perturbed in place by index (reshape(-1) would copy a strided input)
+        for idx in np.ndindex(*data.shape):
+            old = data[idx]
+            data[idx] = old + eps
             fp = projected()
-            flat[i] = old - eps
+            data[idx] = old - eps
             fm = projected()
-            flat[i] = old
-            nflat[i] = (fp - fm) / (2 * eps)
+            data[idx] = old
+            num[idx] = (fp - fm) / (2 * eps)
         err = np.abs(a - num) - (atol + rtol * np.abs(num))
         if err.size and err.max() > 0:
             idx = np.unravel_index(int(np.argmax(err)), err.shape)

@@ -7,6 +7,10 @@ live on each call (``load_state_dict`` and schedulers may replace them). Hyperpa
 read from the param group on each call; the shape of the update (momentum or not, Nesterov...)
 is fixed at trace time and checked by a guard: when it no longer holds, or for an optimizer or
 configuration without a lowering here, the generated code calls ``optimizer.step()`` itself.
+Where the eager step runs a one-pass compiled update (RMSprop: ``_fused.flat_views`` /
+``compiled()``: numba present, ``EMBER_KERNELS`` not ``numpy``, contiguous float32/64 above
+the size threshold), the lowered step makes the same test on each call and calls the same
+kernel, so jitted and eager runs stay bit-identical and the jit is not the slower one.
 ``tests/graph/test_codegen.py`` checks each lowered update bit for bit against the eager step.
 """
 from __future__ import annotations
@@ -92,6 +96,8 @@ def _rmsprop(em, opt, scratch, grp):
         f"{grp}[{i}]['centered'] and not {grp}[{i}]['momentum'] > 0"
         for i in range(len(opt.param_groups)))
     st = "ST"
+    from ..optim._fused import compiled, flat_views
+    fv, ck = em.bind(flat_views, "FV"), em.bind(compiled, "CK")
 
     def prelude(i):
         G = f"{grp}[{i}]"
@@ -102,12 +108,20 @@ def _rmsprop(em, opt, scratch, grp):
         em.emit(f"st = {st}[{P}]")
         em.emit("st['step'] += 1")
         em.emit("sq = st['square_avg']")
+        # the eager step's one compiled pass when it would take it (same test, same floats)
+        em.emit(f"fl = {fv}(pa, ga, sq)")
+        em.emit("if fl is not None:")
+        em.emit("    c = pa.dtype.type")
+        em.emit(f"    {ck}().rmsprop(*fl, c(alpha), c(1 - alpha), c(eps), c(-lr))")
+        em.emit("else:")
+        em.indent += 1
         em.emit(f"multiply(ga, ga, out={b})")
         _axpby(em, "(1 - alpha)", b, "alpha", "sq", b)
         em.emit(f"sqrt(sq, out={b})")
         em.emit(f"add({b}, eps, out={b})")
         em.emit(f"divide(ga, {b}, out={b})")
         _axpy(em, "-lr", b, "pa", b)
+        em.indent -= 1
     return guard, prelude, body
 
 
