@@ -15,23 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import grad_mode
+from ..dispatch import _plain as plain_tensor  # the dispatcher's graph-free result tensor
 from ..tensor import Tensor
 from .codegen import Emitter, ProgramWriter, Unsupported
 from .optim_lowering import emit_step
 
 MISS = object()
-_new = object.__new__
-
-
-def _tensor(a):
-    t = _new(Tensor)
-    t.data = a
-    t.grad = None
-    t.requires_grad = False
-    t._ctx = None
-    t._vb = [0]
-    t._hooks = None
-    return t
 
 
 def _guard(em, args, mods):
@@ -80,7 +69,7 @@ def generate(exe, arg_slots, structure, events, grad_targets, args, mods, filena
     """The replay function of one compiled signature, and its source (for inspection)."""
     prog = exe.program
     em = Emitter()
-    em.ns.update(MISS=MISS, mkT=_tensor, TensorT=Tensor)
+    em.ns.update(MISS=MISS, mkT=plain_tensor, TensorT=Tensor)
     persist = set()
     em.ns["PERSIST"] = persist
     em.ns["own"] = lambda a: a.copy() if a.base is not None or id(a) in persist else a
