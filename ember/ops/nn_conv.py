@@ -107,6 +107,34 @@ def _from_channels_last(yh, cl, shape):
     return yh.reshape(shape)
 
 
+def _add_bias(out, b):
+    """out (M, O) += b in place. With few channels the broadcast add's inner loop is only O
+    long; viewing rep rows as one (and b tiled rep times) makes it 256 values long: 0.54 vs
+    1.16 ms for the seed CNN's first conv (M = 78400, O = 32). (Widths of 1024 floats ran 10x
+    slower: the rows and the tiled bias then map to the same cache sets.)"""
+    m, o = out.shape
+    rep = max(1, 256 // o)
+    while rep > 1 and m % rep:
+        rep //= 2
+    if rep > 1 and out.__class__ is np.ndarray and out.flags.c_contiguous:
+        ov = out.reshape(m // rep, rep * o)
+        np.add(ov, np.tile(b, rep), out=ov)
+    else:
+        out += b
+
+
+_BLAS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _bias_grad(gm):
+    """Column sums of gm (M, O): a BLAS matrix-vector product with ones for NumPy floats,
+    ~8x faster than gm.sum(axis=0) (0.19 vs 1.65 ms at M = 78400, O = 32), whose axis-0
+    reduction adds one O-long row at a time."""
+    if gm.__class__ is np.ndarray and gm.dtype in _BLAS:
+        return np.ones(gm.shape[0], gm.dtype) @ gm
+    return gm.sum(axis=0)
+
+
 #: largest column buffer (elements) a convolution makes at once; larger batches are processed
 #: in chunks of images whose columns fit (8 MiB of float32 stays in the L3 cache between the
 #: im2col copy and the GEMM reading it), and backward recomputes each chunk's columns instead
@@ -161,7 +189,7 @@ class Conv2d(Function):
                 np.matmul(cols.reshape(-1, k), wk.T, out=out[lo * hw:hi * hw])
             ctx.cols, ctx.xh = None, xh
         if b is not None:
-            out += b
+            _add_bias(out, b)
         return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     @staticmethod
@@ -199,7 +227,7 @@ class Conv2d(Function):
         if gx is not None:
             gx = gx.transpose(0, 3, 1, 2)
         if ctx.has_b and ctx.needs[2]:
-            gb = gm.sum(axis=0)
+            gb = _bias_grad(gm)
         return gx, gw, gb
 
 
