@@ -42,8 +42,8 @@ def _executor():
 def _forget_pool():
     # a forked child has the executor object but none of its threads: a submit would wait
     # forever (DataLoader workers, multiprocessing), so the child starts a pool of its own
-    global _pool, _lock
-    _pool, _lock = None, threading.Lock()
+    global _pool, _gemm_pool, _lock
+    _pool, _gemm_pool, _lock = None, None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -68,3 +68,76 @@ def split(fn, n: int, size: int, *args) -> None:
     finally:
         for f in futures:
             f.result()
+
+
+# ---------------------------------------------------------------- batch-parallel GEMM passes
+# A convolution can instead split its batch over threads that each run their share of the
+# im2col copies *and* GEMMs, with the BLAS pinned to one thread meanwhile, so the copies,
+# col2im and bias passes use both cores too and no BLAS thread spins next to them.
+
+_blas = None  # the threadpoolctl controller of the BLAS, False when there is none to pin
+
+
+def _blas_controller():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            libs = ThreadpoolController().select(user_api="blas").lib_controllers
+            _blas = libs[0] if len(libs) == 1 else False
+        except Exception:  # threadpoolctl missing or unable to see the BLAS
+            _blas = False
+    return _blas
+
+
+def gemm_width() -> int:
+    """Threads a batch-parallel pass uses: ``EMBER_CONV_THREADS`` if set, else 1 (off).
+    Needs threadpoolctl (to pin the BLAS to one thread during the pass); 1 without it."""
+    env = os.environ.get("EMBER_CONV_THREADS")
+    if not env:
+        return 1
+    try:
+        k = max(1, int(env))
+    except ValueError:
+        raise ValueError(f"EMBER_CONV_THREADS must be an integer, got {env!r}") from None
+    if k > 1 and (not _blas_controller() or
+                  threading.current_thread().name.startswith("ember-kernel")):
+        return 1
+    return k
+
+
+_gemm_pool = None
+
+
+def run_parts(fn, k: int, width: int) -> None:
+    """Run ``fn(i)`` for i in range(k): serially when ``width`` <= 1, else the indices are
+    dealt out in contiguous runs over ``width`` threads (the caller's among them) while the BLAS
+    runs single-threaded; its thread count is restored afterwards. Exceptions propagate."""
+    if width <= 1 or k < 2:
+        for i in range(k):
+            fn(i)
+        return
+    global _gemm_pool
+    width = min(width, k)
+    if _gemm_pool is None or _gemm_pool._max_workers < width - 1:
+        with _lock:
+            from concurrent.futures import ThreadPoolExecutor
+            _gemm_pool = ThreadPoolExecutor(max_workers=width - 1,
+                                            thread_name_prefix="ember-kernel-gemm")
+
+    def span(lo, hi):
+        for i in range(lo, hi):
+            fn(i)
+    bounds = [k * i // width for i in range(width + 1)]
+    blas = _blas_controller()
+    before = blas.num_threads
+    blas.set_num_threads(1)
+    try:
+        futures = [_gemm_pool.submit(span, bounds[i], bounds[i + 1]) for i in range(1, width)]
+        try:
+            span(bounds[0], bounds[1])
+        finally:
+            for f in futures:
+                f.result()
+    finally:
+        blas.set_num_threads(before)

@@ -23,6 +23,7 @@ Padding is given per side, ((top, bottom), (left, right)), so 'same' with even k
 import numpy as np
 
 from .. import kernels
+from ..kernels import threads as _threads
 from ..backend import get_array_module
 from .function import Function
 
@@ -135,12 +136,25 @@ def _bias_grad(gm):
     return gm.sum(axis=0)
 
 
-#: largest column buffer (elements) a convolution makes at once; larger batches are processed
-#: in chunks of images whose columns fit (8 MiB of float32 stays in the L3 cache between the
-#: im2col copy and the GEMM reading it), and backward recomputes each chunk's columns instead
-#: of keeping the whole batch's (for the seed CNN's second conv: 63 MB saved + 63 MB of column
-#: gradient otherwise)
-COLS_CHUNK = 1 << 21
+#: largest column buffer (elements) a convolution makes at once: larger batches are processed
+#: in chunks of whole images whose columns fit, so the GEMM reads them from cache right after
+#: the im2col copy wrote them. For the seed CNN's second conv (196 x 800 values per image),
+#: forward with 3-image chunks (1.9 MB) measured 28-30 ms against 37-38 ms with 13-image ones
+#: (8 MB), single thread
+COLS_CHUNK = 1 << 19
+
+#: the batch's columns are kept for backward (weight gradient) when they have at most this
+#: many elements; larger ones are rebuilt chunk by chunk from the saved input instead (for the
+#: seed CNN's second conv: 63 MB saved otherwise, plus page faults on that much fresh memory)
+KEEP_COLS = 1 << 21
+
+
+def _parts(n, step, width):
+    """Image ranges [lo, hi) a convolution works on: chunks of ``step`` images, and at least
+    ``width`` of them when the pass is split over that many threads."""
+    if width > 1:
+        step = min(step, -(-n // width))
+    return [(lo, min(n, lo + step)) for lo in range(0, n, step)]
 
 
 class Conv2d(Function):
@@ -176,18 +190,27 @@ class Conv2d(Function):
         xh = x.transpose(0, 2, 3, 1)
         geo = (kh, kw, ho, wo, stride, dilation, padding)
         step = max(1, COLS_CHUNK // max(1, hw * k)) if xp is np else n
-        ctx.wk, ctx.kern, ctx.x_shape, ctx.geo, ctx.step = wk, kern, (n, h, wd, c), geo, step
-        if step >= n:
+        # (small passes stay on one thread: the hand-off costs more than it saves)
+        width = _threads.gemm_width() if xp is np and m * k >= _threads.MIN_SPLIT else 1
+        parts = _parts(n, step, width)
+        ctx.wk, ctx.kern, ctx.x_shape, ctx.geo, ctx.parts = wk, kern, (n, h, wd, c), geo, parts
+        ctx.width = width
+        if len(parts) == 1:
             cols = kern.im2col(xp, xh, *geo)
             out = cols.reshape(m, k) @ wk.T
-            ctx.cols = cols
+            ctx.cols = [cols]
         else:
             out = np.empty((m, o), np.result_type(x.dtype, w.dtype))
-            for lo in range(0, n, step):
-                hi = min(n, lo + step)
+            kept = [None] * len(parts) if m * k <= KEEP_COLS else None
+
+            def run(q):
+                lo, hi = parts[q]
                 cols = kern.im2col(xp, xh[lo:hi], *geo)
                 np.matmul(cols.reshape(-1, k), wk.T, out=out[lo * hw:hi * hw])
-            ctx.cols, ctx.xh = None, xh
+                if kept is not None:
+                    kept[q] = cols
+            _threads.run_parts(run, len(parts), width)
+            ctx.cols, ctx.xh = kept, xh
         if b is not None:
             _add_bias(out, b)
         return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
@@ -197,31 +220,45 @@ class Conv2d(Function):
         if ctx.groups != 1:
             return _grouped_backward(ctx, g)
         xp = get_array_module(g)
-        wk, kern, step = ctx.wk, ctx.kern, ctx.step
+        wk, kern = ctx.wk, ctx.kern
         kh, kw, ho, wo, stride, dilation, padding = ctx.geo
         n, h, w, c = ctx.x_shape
         o, k = wk.shape
         hw = ho * wo
         gm = g.transpose(0, 2, 3, 1).reshape(n * hw, o)  # free when g is channels-last
         gx = gw = gb = None
-        if ctx.cols is not None:
+        parts = ctx.parts
+        if len(parts) == 1:
             if ctx.needs[1]:
-                gw = gm.T @ ctx.cols.reshape(n * hw, k)
+                gw = gm.T @ ctx.cols[0].reshape(n * hw, k)
             if ctx.needs[0]:
                 gx = kern.input_grad(xp, gm, wk, ctx.x_shape, ho, wo, kh, kw, stride, dilation,
                                      padding)
         else:
-            gw = xp.zeros((o, k), gm.dtype) if ctx.needs[1] else None
+            width = min(ctx.width, len(parts))
+            # one weight-gradient accumulator per thread (thread t runs a contiguous run of
+            # parts), summed at the end
+            gws = [xp.zeros((o, k), gm.dtype) for _ in range(width)] if ctx.needs[1] else None
             gx = xp.empty(ctx.x_shape, gm.dtype) if ctx.needs[0] else None
-            for lo in range(0, n, step):
-                hi = min(n, lo + step)
+            owner = [t for t in range(width) for _ in range(
+                len(parts) * (t + 1) // width - len(parts) * t // width)]
+
+            def run(q):
+                lo, hi = parts[q]
                 gc = gm[lo * hw:hi * hw]
-                if gw is not None:
-                    cols = kern.im2col(xp, ctx.xh[lo:hi], *ctx.geo)
-                    gw += gc.T @ cols.reshape(-1, k)
+                if gws is not None:
+                    cols = ctx.cols[q] if ctx.cols is not None else \
+                        kern.im2col(xp, ctx.xh[lo:hi], *ctx.geo)
+                    acc = gws[owner[q]]
+                    acc += gc.T @ cols.reshape(-1, k)
                 if gx is not None:
                     gx[lo:hi] = kern.input_grad(xp, gc, wk, (hi - lo, h, w, c), ho, wo, kh,
                                                 kw, stride, dilation, padding)
+            _threads.run_parts(run, len(parts), width)
+            if gws is not None:
+                gw = gws[0]
+                for extra in gws[1:]:
+                    gw += extra
         if gw is not None:
             gw = xp.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
         if gx is not None:

@@ -243,11 +243,18 @@ def test_layer_table_conv_pool_under_each_implementation(impl, case):
 
 
 @pytest.mark.parametrize("chunk", [1, 200])  # one image per chunk; two images per chunk
-def test_chunked_convolution(impl, monkeypatch, chunk):
-    """Batches whose columns exceed COLS_CHUNK are convolved in chunks of images and backward
-    rebuilds each chunk's columns: same values and gradients as PyTorch, gradcheck passes."""
+@pytest.mark.parametrize("keep", [0, 1 << 30])  # rebuild the columns in backward; keep them
+def test_chunked_convolution(impl, monkeypatch, chunk, keep):
+    _chunked(impl, monkeypatch, chunk, keep)
+
+
+def _chunked(impl, monkeypatch, chunk, keep=0):
+    """Batches whose columns exceed COLS_CHUNK are convolved in chunks of images; backward
+    rebuilds each chunk's columns (or reuses the kept ones, up to KEEP_COLS): same values and
+    gradients as PyTorch, gradcheck passes."""
     from ember.ops import nn_conv
     monkeypatch.setattr(nn_conv, "COLS_CHUNK", chunk)
+    monkeypatch.setattr(nn_conv, "KEEP_COLS", keep)
     torch.manual_seed(0)
     name, make_e, make_t, shape = LAYERS[-1]  # the seed block: two convs, pools, a head
     x = np.random.default_rng(5).standard_normal((5,) + shape[1:]).astype(np.float32)
@@ -320,4 +327,50 @@ def test_kernels_split_over_two_threads_agree(impl, monkeypatch):
         test_conv_kernels_agree_with_numpy_and_torch(impl, *case)
     test_maxpool_kernels_agree_with_numpy_and_torch(impl, (3, 6, 6, 3), (2, 2))
     test_maxpool_kernels_agree_with_numpy_and_torch(impl, (3, 7, 5, 2), (3, 2))
-    test_chunked_convolution(impl, monkeypatch, 200)
+    _chunked(impl, monkeypatch, 200)
+
+
+@pytest.mark.parametrize("keep", [0, 1 << 30])
+def test_batch_parallel_convolution(impl, monkeypatch, keep):
+    """EMBER_CONV_THREADS=2 splits a convolution's images over two threads that each run their
+    im2col copies and GEMMs (BLAS pinned to one thread meanwhile): same values and gradients
+    as PyTorch, gradcheck passes, and the BLAS thread count is restored afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember.kernels import threads
+    monkeypatch.setattr(threads, "MIN_SPLIT", 1)
+    monkeypatch.setenv("EMBER_CONV_THREADS", "2")
+    assert threads.gemm_width() == 2
+    blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    before = [lib.num_threads for lib in blas.lib_controllers]
+    seen = []
+    real = threads.run_parts
+    monkeypatch.setattr(threads, "run_parts",
+                        lambda fn, k, width: (seen.append((k, width)), real(fn, k, width)))
+    _chunked(impl, monkeypatch, 1 << 30, keep)  # one chunk, split for threads
+    assert seen and all(k >= 2 and width == 2 for k, width in seen)
+    _chunked(impl, monkeypatch, 200, keep)
+    assert [lib.num_threads for lib in blas.lib_controllers] == before
+
+
+def test_run_parts_restores_blas_threads_on_error():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember.kernels import threads
+    blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    before = [lib.num_threads for lib in blas.lib_controllers]
+    done = []
+
+    def part(i):
+        if i == 3:
+            raise ZeroDivisionError
+        done.append(i)
+    with pytest.raises(ZeroDivisionError):
+        threads.run_parts(part, 4, 2)
+    assert sorted(done) == [0, 1, 2]
+    assert [lib.num_threads for lib in blas.lib_controllers] == before
+
+
+def test_conv_threads_setting_is_checked(monkeypatch):
+    from ember.kernels import threads
+    monkeypatch.setenv("EMBER_CONV_THREADS", "two")
+    with pytest.raises(ValueError, match="EMBER_CONV_THREADS"):
+        threads.gemm_width()
