@@ -124,6 +124,14 @@ def _add_bias(out, b):
         out += b
 
 
+def _epilogue(out, b, relu):
+    """out (M, O), a NumPy block of the GEMM's result: += b, then max(., 0) if relu; in place."""
+    if b is not None:
+        _add_bias(out, b)
+    if relu:
+        np.maximum(out, out.dtype.type(0), out=out)
+
+
 _BLAS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -174,11 +182,15 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
-                groups=1):
+                groups=1, relu=False):
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        ctx.has_b = b is not None
+        ctx.has_b, ctx.relu = b is not None, relu
         if groups != 1:
-            return _grouped_forward(ctx, x, w, b)
+            out = _grouped_forward(ctx, x, w, b)
+            if relu:
+                out = get_array_module(out).maximum(out, out.dtype.type(0))
+                ctx.out = out
+            return out
         xp = get_array_module(x)
         kern = kernels.impl(x)
         n, c, h, wd = x.shape
@@ -199,6 +211,11 @@ class Conv2d(Function):
             cols = kern.im2col(xp, xh, *geo)
             out = cols.reshape(m, k) @ wk.T
             ctx.cols = [cols]
+            if xp is np:
+                _epilogue(out, b, relu)
+            else:
+                out = out + b if b is not None else out
+                out = xp.maximum(out, out.dtype.type(0)) if relu else out
         else:
             out = np.empty((m, o), np.result_type(x.dtype, w.dtype))
             kept = [None] * len(parts) if m * k <= KEEP_COLS else None
@@ -206,17 +223,22 @@ class Conv2d(Function):
             def run(q):
                 lo, hi = parts[q]
                 cols = kern.im2col(xp, xh[lo:hi], *geo)
-                np.matmul(cols.reshape(-1, k), wk.T, out=out[lo * hw:hi * hw])
+                block = out[lo * hw:hi * hw]
+                np.matmul(cols.reshape(-1, k), wk.T, out=block)
+                _epilogue(block, b, relu)  # while the block is still in cache
                 if kept is not None:
                     kept[q] = cols
             _threads.run_parts(run, len(parts), width)
             ctx.cols, ctx.xh = kept, xh
-        if b is not None:
-            _add_bias(out, b)
-        return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+        out = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+        if relu:
+            ctx.out = out
+        return out
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.relu:  # d relu: the gradient passes where the output is positive
+            g = get_array_module(g).multiply(g, ctx.out > 0, dtype=g.dtype)
         if ctx.groups != 1:
             return _grouped_backward(ctx, g)
         xp = get_array_module(g)
