@@ -167,8 +167,7 @@ def _conv_padding(padding, kernel, dilation, stride, name):
     return ((ph, ph), (pw, pw))
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _name="conv2d",
-           _relu=False):
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _name="conv2d"):
     """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C/groups, kh, kw).
     Output size per dim: floor((I + 2P - D (K - 1) - 1) / S) + 1."""
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
@@ -190,9 +189,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _nam
                          f"{(kh, kw)}, stride {stride}, padding {pads}, dilation {dilation} "
                          f"give an output of {ho}x{wo} (O = (I + 2P - D(K-1) - 1)/S + 1 must "
                          "be >= 1)")
-    if _relu:  # relu(conv2d(...)) in one call (ember.nn.fusion, inference only)
-        return _conv.Conv2d.apply(x, weight, bias, stride=stride, padding=pads,
-                                  dilation=dilation, groups=groups, relu=True)
     return _conv.Conv2d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation,
                               groups=groups)
 

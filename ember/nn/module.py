@@ -11,7 +11,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend as _backend
-from ..autograd import grad_mode, no_grad
+from ..autograd import no_grad
 from ..dtypes import is_floating_point
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -538,10 +538,6 @@ class Sequential(_NumberedModules, Module):
                 self.add_module(str(i), m)
 
     def forward(self, x):
-        if not grad_mode._enabled:  # inference: Conv2d + ReLU pairs may fuse (nn/fusion.py)
-            from . import fusion
-            if fusion.active():
-                return fusion.run(self._modules.values(), x)
         for m in self._modules.values():
             x = m(x)
         return x

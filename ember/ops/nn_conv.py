@@ -124,14 +124,6 @@ def _add_bias(out, b):
         out += b
 
 
-def _epilogue(out, b, relu):
-    """out (M, O), a NumPy block of the GEMM's result: += b, then max(., 0) if relu; in place."""
-    if b is not None:
-        _add_bias(out, b)
-    if relu:
-        np.maximum(out, out.dtype.type(0), out=out)
-
-
 _BLAS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -182,15 +174,11 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
-                groups=1, relu=False):
+                groups=1):
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        ctx.has_b, ctx.relu = b is not None, relu
+        ctx.has_b = b is not None
         if groups != 1:
-            out = _grouped_forward(ctx, x, w, b)
-            if relu:
-                out = get_array_module(out).maximum(out, out.dtype.type(0))
-                ctx.out = out
-            return out
+            return _grouped_forward(ctx, x, w, b)
         xp = get_array_module(x)
         kern = kernels.impl(x)
         n, c, h, wd = x.shape
@@ -211,11 +199,11 @@ class Conv2d(Function):
             cols = kern.im2col(xp, xh, *geo)
             out = cols.reshape(m, k) @ wk.T
             ctx.cols = [cols]
-            if xp is np:
-                _epilogue(out, b, relu)
-            else:
-                out = out + b if b is not None else out
-                out = xp.maximum(out, out.dtype.type(0)) if relu else out
+            if b is not None:
+                if xp is np:
+                    _add_bias(out, b)
+                else:
+                    out += b
         else:
             out = np.empty((m, o), np.result_type(x.dtype, w.dtype))
             kept = [None] * len(parts) if m * k <= KEEP_COLS else None
@@ -225,20 +213,16 @@ class Conv2d(Function):
                 cols = kern.im2col(xp, xh[lo:hi], *geo)
                 block = out[lo * hw:hi * hw]
                 np.matmul(cols.reshape(-1, k), wk.T, out=block)
-                _epilogue(block, b, relu)  # while the block is still in cache
+                if b is not None:
+                    _add_bias(block, b)  # while the block is still in cache
                 if kept is not None:
                     kept[q] = cols
             _threads.run_parts(run, len(parts), width)
             ctx.cols, ctx.xh = kept, xh
-        out = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
-        if relu:
-            ctx.out = out
-        return out
+        return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.relu:  # d relu: the gradient passes where the output is positive
-            g = get_array_module(g).multiply(g, ctx.out > 0, dtype=g.dtype)
         if ctx.groups != 1:
             return _grouped_backward(ctx, g)
         xp = get_array_module(g)
