@@ -42,8 +42,8 @@ def _executor():
 def _forget_pool():
     # a forked child has the executor object but none of its threads: a submit would wait
     # forever (DataLoader workers, multiprocessing), so the child starts a pool of its own
-    global _pool, _gemm_pool, _lock
-    _pool, _gemm_pool, _lock = None, None, threading.Lock()
+    global _pool, _gemm_pool, _lock, _pinned
+    _pool, _gemm_pool, _lock, _pinned = None, None, threading.Lock(), 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -71,11 +71,13 @@ def split(fn, n: int, size: int, *args) -> None:
 
 
 # ---------------------------------------------------------------- batch-parallel GEMM passes
-# A convolution can instead split its batch over threads that each run their share of the
-# im2col copies *and* GEMMs, with the BLAS pinned to one thread meanwhile, so the copies,
-# col2im and bias passes use both cores too and no BLAS thread spins next to them.
+# A convolution instead splits its batch over threads that each run their share of the im2col
+# copies *and* GEMMs, with the BLAS pinned to one thread meanwhile: the copies, col2im and bias
+# passes then use every core too, and no BLAS worker spins on a core next to them.
 
 _blas = None  # the threadpoolctl controller of the BLAS, False when there is none to pin
+_pinned = 0  # batch-parallel passes running now (in any thread)
+_restore = 1  # the BLAS thread count to restore when the last of them ends
 
 
 def _blas_controller():
@@ -90,20 +92,47 @@ def _blas_controller():
     return _blas
 
 
+def blas_threads() -> int:
+    """Threads the BLAS is set to use (its own setting while a pass has it pinned), 0 when
+    unknown (no threadpoolctl)."""
+    blas = _blas_controller()
+    if not blas:
+        return 0
+    return _restore if _pinned else blas.num_threads
+
+
 def gemm_width() -> int:
-    """Threads a batch-parallel pass uses: ``EMBER_CONV_THREADS`` if set, else 1 (off).
-    Needs threadpoolctl (to pin the BLAS to one thread during the pass); 1 without it."""
+    """Threads a batch-parallel pass uses: ``EMBER_CONV_THREADS`` if set, else the BLAS's own
+    thread count (the budget it was given; 1 turns the split off). Needs threadpoolctl to pin
+    the BLAS meanwhile: 1 without it, and inside the kernel pools' threads."""
     env = os.environ.get("EMBER_CONV_THREADS")
-    if not env:
-        return 1
-    try:
-        k = max(1, int(env))
-    except ValueError:
-        raise ValueError(f"EMBER_CONV_THREADS must be an integer, got {env!r}") from None
+    if env:
+        try:
+            k = max(1, int(env))
+        except ValueError:
+            raise ValueError(f"EMBER_CONV_THREADS must be an integer, got {env!r}") from None
+    else:
+        k = blas_threads()
     if k > 1 and (not _blas_controller() or
                   threading.current_thread().name.startswith("ember-kernel")):
         return 1
-    return k
+    return max(1, k)
+
+
+def _pin(on):
+    # reference-counted across threads, so concurrent passes restore the user's setting only
+    # when the last one ends (never a count another pass had pinned)
+    global _pinned, _restore
+    with _lock:
+        if on:
+            if not _pinned:
+                _restore = _blas.num_threads
+                _blas.set_num_threads(1)
+            _pinned += 1
+        else:
+            _pinned -= 1
+            if not _pinned:
+                _blas.set_num_threads(_restore)
 
 
 _gemm_pool = None
@@ -113,7 +142,7 @@ def run_parts(fn, k: int, width: int) -> None:
     """Run ``fn(i)`` for i in range(k): serially when ``width`` <= 1, else the indices are
     dealt out in contiguous runs over ``width`` threads (the caller's among them) while the BLAS
     runs single-threaded; its thread count is restored afterwards. Exceptions propagate."""
-    if width <= 1 or k < 2:
+    if width <= 1 or k < 2 or not _blas_controller():
         for i in range(k):
             fn(i)
         return
@@ -129,9 +158,7 @@ def run_parts(fn, k: int, width: int) -> None:
         for i in range(lo, hi):
             fn(i)
     bounds = [k * i // width for i in range(width + 1)]
-    blas = _blas_controller()
-    before = blas.num_threads
-    blas.set_num_threads(1)
+    _pin(True)
     try:
         futures = [_gemm_pool.submit(span, bounds[i], bounds[i + 1]) for i in range(1, width)]
         try:
@@ -140,4 +167,4 @@ def run_parts(fn, k: int, width: int) -> None:
             for f in futures:
                 f.result()
     finally:
-        blas.set_num_threads(before)
+        _pin(False)

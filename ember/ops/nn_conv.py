@@ -9,8 +9,11 @@ next convolution read that layout directly (``x.transpose(0, 2, 3, 1)`` of such 
 contiguous), so between conv layers nothing is transposed. Backward reuses the columns for the
 weight gradient (one GEMM); the input gradient is one GEMM per kernel position added into its
 strided slab (NumPy) or one GEMM + a compiled col2im (numba). Columns are built in chunks of
-whole images (``COLS_CHUNK``), rebuilt in backward when there is more than one chunk.
-Grouped convolutions keep a batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
+whole images (``COLS_CHUNK``), kept for backward when the batch's fit ``KEEP_COLS``, else
+rebuilt there chunk by chunk. With a multi-threaded BLAS (and threadpoolctl) the chunks are
+split over that many threads, each running its own copies and single-threaded GEMMs
+(``ember.kernels.threads.run_parts``; ``EMBER_CONV_THREADS`` overrides the width), so the
+memory-bound passes around the GEMMs use every core as well. Grouped convolutions keep a batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
 
 Max pooling with tiling windows (kernel == stride, no padding) runs on the same channels-last
 view (one pass in numba; a running max in NumPy) and records the winner of each window, so
@@ -136,12 +139,17 @@ def _bias_grad(gm):
     return gm.sum(axis=0)
 
 
-#: largest column buffer (elements) a convolution makes at once: larger batches are processed
-#: in chunks of whole images whose columns fit, so the GEMM reads them from cache right after
-#: the im2col copy wrote them. For the seed CNN's second conv (196 x 800 values per image),
-#: forward with 3-image chunks (1.9 MB) measured 28-30 ms against 37-38 ms with 13-image ones
-#: (8 MB), single thread
+#: largest column buffer (elements) a convolution makes at once when its GEMMs run on one
+#: thread each (batch-parallel passes, or a one-thread BLAS): larger batches are processed in
+#: chunks of whole images whose columns fit, so the GEMM reads them from cache right after the
+#: im2col copy wrote them. For the seed CNN's second conv (196 x 800 values per image), forward
+#: with 3-image chunks (1.9 MB) measured 28-30 ms against 37-38 ms with 13-image ones (8 MB)
 COLS_CHUNK = 1 << 19
+
+#: the same for GEMMs the BLAS splits over its own threads: they need taller blocks to share
+#: (the seed CNN step with 2 BLAS threads on a loaded machine: median 1.0 s with 8 MB chunks,
+#: 1.4 s with 2 MB ones)
+COLS_CHUNK_MT = 1 << 21
 
 #: the batch's columns are kept for backward (weight gradient) when they have at most this
 #: many elements; larger ones are rebuilt chunk by chunk from the saved input instead (for the
@@ -189,9 +197,10 @@ class Conv2d(Function):
         wk = xp.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, k)  # (O, kh kw C), small
         xh = x.transpose(0, 2, 3, 1)
         geo = (kh, kw, ho, wo, stride, dilation, padding)
-        step = max(1, COLS_CHUNK // max(1, hw * k)) if xp is np else n
         # (small passes stay on one thread: the hand-off costs more than it saves)
         width = _threads.gemm_width() if xp is np and m * k >= _threads.MIN_SPLIT else 1
+        chunk = COLS_CHUNK if width > 1 or _threads.blas_threads() == 1 else COLS_CHUNK_MT
+        step = max(1, chunk // max(1, hw * k)) if xp is np else n
         parts = _parts(n, step, width)
         ctx.wk, ctx.kern, ctx.x_shape, ctx.geo, ctx.parts = wk, kern, (n, h, wd, c), geo, parts
         ctx.width = width
