@@ -73,3 +73,30 @@ def test_relu_matches_torch(impl):
     ty.backward(torch.tensor(g))
     assert np.array_equal(y.data, ty.detach().numpy())
     assert np.array_equal(x.grad.data, tx.grad.numpy())
+
+
+def test_relu_on_a_permuted_dense_layout(impl):
+    """A channels-last buffer viewed as (N, C, H, W) (what the convolutions return) takes the
+    kernel too, and the result keeps that layout."""
+    rng = np.random.default_rng(3)
+    a = _specials(rng.standard_normal((4, 6, 5, 3))).transpose(0, 3, 1, 2)
+    g = _specials(rng.standard_normal((4, 6, 5, 3))).transpose(0, 3, 1, 2)
+    xb = ember.tensor(a.transpose(0, 2, 3, 1), requires_grad=True)
+    x = xb.permute(0, 3, 1, 2)
+    assert x.data.strides == a.strides
+    y = ember.relu(x)
+    want_y = np.maximum(a, 0.0)
+    assert np.array_equal(y.data, want_y, equal_nan=True)
+    assert np.array_equal(np.signbit(y.data), np.signbit(want_y))
+    assert y.data.strides == a.strides
+    with np.errstate(invalid="ignore"):
+        want_g = np.multiply(g, want_y > 0, dtype=g.dtype)
+    got_g = AK.relu_backward(g, want_y)
+    if impl == "numba":
+        assert got_g.strides == a.strides
+        assert np.array_equal(got_g, want_g, equal_nan=True)
+        assert np.array_equal(np.signbit(got_g), np.signbit(want_g))
+    else:
+        assert got_g is None  # the NumPy rule runs
+    assert (AK.compiled_for(a, g) is not None) == (impl == "numba")
+    assert AK.compiled_for(a, np.ascontiguousarray(g)) is None  # layouts differ
