@@ -109,3 +109,27 @@ def sgd_momentum(w, d, buf, mom, one_m_damp, neg_lr):  # pragma: no cover - comp
         buf[i] = bi
         t = bi * neg_lr
         w[i] = w[i] + t
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def keras_adam(w, g, m, v, one_m_b1, one_m_b2, eps, alpha):  # pragma: no cover - compiled
+    """Keras's Adam: m += (1 - b1)(g - m);  v += (1 - b2)(g^2 - v);
+    w -= alpha m / (sqrt(v) + eps)  (alpha = lr sqrt(1 - b2^t) / (1 - b1^t))."""
+    for i in range(w.size):
+        gi = g[i]
+        mi = m[i]
+        t = gi - mi
+        t = t * one_m_b1
+        mi = mi + t
+        m[i] = mi
+        vi = v[i]
+        t = gi * gi
+        t = t - vi
+        t = t * one_m_b2
+        vi = vi + t
+        v[i] = vi
+        t = np.sqrt(vi)
+        t = t + eps
+        t = mi / t
+        t = t * alpha
+        w[i] = w[i] - t

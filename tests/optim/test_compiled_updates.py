@@ -39,10 +39,12 @@ def _run(make_opt, compiled, shapes, steps=4, dtype=np.float32):
     lambda ps: ember.optim.Adam(ps, lr=0.01, weight_decay=0.1),
     lambda ps: ember.optim.Adam(ps, lr=0.01, maximize=True),
     lambda ps: ember.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: keras_rules.KerasAdam(ps, lr=1e-3),
+    lambda ps: keras_rules.KerasAdam(ps, lr=0.01, betas=(0.8, 0.9), eps=1e-5, weight_decay=0.1),
     lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.9),
     lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3, weight_decay=0.01),
 ], ids=["torch-default", "torch-other", "keras-default", "keras-other", "adam", "amsgrad",
-        "adam-l2", "adam-max", "adamw", "sgd-mom", "sgd-damp-wd"])
+        "adam-l2", "adam-max", "adamw", "keras-adam", "keras-adamw", "sgd-mom", "sgd-damp-wd"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_equals_numpy(make_opt, dtype):
     shapes = [(512, 784), (512,), (10, 512), (10,)]  # large ones compiled, small ones NumPy
