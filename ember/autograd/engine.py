@@ -8,6 +8,7 @@ right after a leaf's ``.grad`` received this backward's gradient, and ``queue_ca
 (called during a backward, e.g. from such a hook) runs ``fn()`` once when the walk is done.
 """
 import threading
+import weakref
 
 import numpy as np
 
@@ -131,7 +132,12 @@ def _run(roots, root_grads, retain_graph, capture):
     for r, g in zip(roots, root_grads):
         k = id(r)
         grads[k] = grads[k] + g if k in grads else g
-    foreign = set(map(id, root_grads))  # arrays we do not own: never store them in a .grad
+    # arrays we do not own, never to be stored in a .grad: by id, with a weak reference that
+    # tells a live one from a new array that reuses a dead one's id (a false match made
+    # every weight gradient of the Keras MLP a copy)
+    foreign = {}
+    for a in root_grads:
+        _mark(foreign, a)
     captured = None
     if capture is not None:
         captured = {id(t): None for t in capture}
@@ -151,7 +157,7 @@ def _run(roots, root_grads, retain_graph, capture):
             captured[id(t)] = g
         if ctx is None:  # a leaf
             if captured is None:
-                _accumulate(t, g, id(g) in foreign)
+                _accumulate(t, g, _marked(foreign, g))
                 if _post_hooks and id(t) in _post_hooks:
                     for hook in tuple(_post_hooks[id(t)]):
                         hook(t)
@@ -170,7 +176,7 @@ def _run(roots, root_grads, retain_graph, capture):
                 pgrads = pgrads[0]
             if pgrads is not None and ctx.needs[0]:
                 if pgrads is g or pgrads.base is not None:
-                    foreign.add(id(pgrads))  # a pass-through or a view: copy before keeping
+                    _mark(foreign, pgrads)  # a pass-through or a view: copy before keeping
                 k = id(parents[0])
                 grads[k] = grads[k] + pgrads if k in grads else pgrads
         else:
@@ -178,7 +184,7 @@ def _run(roots, root_grads, retain_graph, capture):
                 if not need or pg is None:
                     continue
                 if pg is g or pg.base is not None:
-                    foreign.add(id(pg))  # a pass-through or a view: shared, copy before keeping
+                    _mark(foreign, pg)  # a pass-through or a view: shared, copy before keeping
                 k = id(p)
                 if k in grads:
                     grads[k] = grads[k] + pg
@@ -191,6 +197,18 @@ def _run(roots, root_grads, retain_graph, capture):
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
+
+
+def _mark(foreign, a):
+    try:
+        foreign[id(a)] = weakref.ref(a)
+    except TypeError:  # an array type without weak references: keep it alive instead
+        foreign[id(a)] = lambda a=a: a
+
+
+def _marked(foreign, a):
+    r = foreign.get(id(a))
+    return r is not None and r() is a
 
 
 def _wrap(a):

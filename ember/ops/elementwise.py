@@ -6,6 +6,7 @@ broadcast, the gradient is summed back over the broadcast axes (:func:`unbroadca
 import numpy as np
 
 from ..backend import get_array_module
+from . import _activation_kernels
 from .function import Function
 
 
@@ -265,6 +266,11 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, a):
         # a zero of a's own dtype: NumPy converts a Python 0 on every call (~0.2 us)
+        if a.size >= _activation_kernels._MIN_SIZE:  # one compiled pass (extra 'fast'),
+            out = _activation_kernels.relu_forward(a)  # 2-4x np.maximum's speed
+            if out is not None:
+                ctx.out = out
+                return out
         zero = _ZEROS.get(a.dtype)
         if zero is None:
             zero = _ZEROS[a.dtype] = a.dtype.type(0)
@@ -273,6 +279,10 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if g.size >= _activation_kernels._MIN_SIZE:  # one compiled pass (extra 'fast')
+            gx = _activation_kernels.relu_backward(g, ctx.out)
+            if gx is not None:
+                return gx
         # multiply by the mask: ~8x faster than where() on large float32 arrays
         xp = np if g.__class__ is _ndarray else get_array_module(g)
         return xp.multiply(g, ctx.out > 0, dtype=g.dtype)

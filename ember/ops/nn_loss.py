@@ -195,3 +195,40 @@ class BinaryCrossEntropy(Function):
         if ctx.needs[1]:
             gy = g * (ctx.log1mp - ctx.logp)
         return gp, gy
+
+
+class ClippedCategoricalCrossEntropy(Function):
+    """Keras's categorical cross-entropy on probabilities p (..., C) and targets y (same shape):
+    ``-mean_rows sum_c y log(clip(p, eps, 1 - eps))``, a scalar.
+
+    The float operations and their order are those of the chain clip, log, multiply, sum over
+    the last axis, mean, negate (so the loss and gradient are bit for bit the chain's), in one
+    node: dL/dp = -(g / n) y / clip(p) where eps <= p <= 1 - eps, else 0 (n rows). ``y`` gets
+    no gradient (targets).
+    """
+
+    @staticmethod
+    def forward(ctx, p, y, eps=1e-7):
+        if p.shape != y.shape:
+            raise ValueError(f"categorical cross-entropy: targets of shape {tuple(y.shape)} for "
+                             f"probabilities of shape {tuple(p.shape)}; they must match")
+        xp = get_array_module(p, y)
+        c = xp.clip(p, eps, 1 - eps)
+        s = xp.sum(xp.log(c) * y, axis=(p.ndim - 1,))
+        m = xp.asarray(xp.mean(s, axis=tuple(range(s.ndim))))
+        ctx.p, ctx.c, ctx.y, ctx.eps = p, c, y, eps
+        return -m
+
+    @staticmethod
+    def backward(ctx, g):
+        p, c, y, eps = ctx.p, ctx.c, ctx.y, ctx.eps
+        xp = get_array_module(g)
+        n = 1
+        for d in p.shape[:-1]:
+            n *= d
+        q = xp.expand_dims(-g, 0) / n  # mean's backward: the same float as (-g) / n
+        gp = y * q  # sum's and multiply's backward
+        gp /= c  # log's backward
+        mask = p >= eps
+        mask &= p <= 1 - eps
+        return xp.multiply(gp, mask, dtype=gp.dtype), None

@@ -70,3 +70,13 @@ def flat_views(*arrays):
     if compiled() is None:
         return None
     return [a.reshape(-1) for a in arrays]
+
+
+def python_scalars(*values):
+    """True when every hyperparameter is a Python int or float. NumPy casts those to the
+    array's dtype (NEP 50), as the kernels do; a NumPy float64 scalar would make the ``out=``
+    passes compute in float64, so such a group keeps the NumPy path (same floats either way)."""
+    for v in values:
+        if v.__class__ is not float and v.__class__ is not int:
+            return False
+    return True

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._fused import axpby, axpy
+from ._fused import axpby, axpy, compiled, flat_views, python_scalars
 from .optimizer import Optimizer, check_betas, check_nonneg
 
 __all__ = ["Adam", "AdamW", "NAdam"]
@@ -56,17 +56,29 @@ class Adam(Optimizer):
             wd, ams, maxi = group["weight_decay"], group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             init = _zeros_state("exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if ams else ()))
+            fast = python_scalars(lr, b1, b2, eps, wd)
 
             def update(pa, g, m, v, vmax, a, b, t):
                 d = self._decayed_grad(pa, g, lr, wd, decoupled, maxi, a)
+                bc1 = 1 - b1 ** t
+                bc2_sqrt = math.sqrt(1 - b2 ** t)
+                flat = None if not fast else flat_views(pa, d, m, v) if vmax is None else \
+                    flat_views(pa, d, m, v, vmax)
+                if flat is not None:  # one compiled pass, the same floats as below
+                    c = pa.dtype.type
+                    args = (c(b1), c(1 - b1), c(b2), c(1 - b2), c(eps * bc2_sqrt),
+                            c(-lr / bc1 * bc2_sqrt))
+                    if vmax is None:
+                        compiled().adam(*flat, *args)
+                    else:
+                        compiled().adam_amsgrad(*flat, *args)
+                    return
                 axpby(1 - b1, d, b1, m, b)
                 np.multiply(d, d, out=b)
                 axpby(1 - b2, b, b2, v, b)
                 if vmax is not None:
                     np.maximum(vmax, v, out=vmax)
                     v = vmax
-                bc1 = 1 - b1 ** t
-                bc2_sqrt = math.sqrt(1 - b2 ** t)
                 # m / (sqrt(v)/c + eps) * s == m / (sqrt(v) + eps*c) * (s*c): one pass fewer
                 np.sqrt(v, out=b)
                 b += eps * bc2_sqrt

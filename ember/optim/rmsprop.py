@@ -1,7 +1,7 @@
 """RMSprop, Adagrad and Adadelta, as ``torch.optim.RMSprop`` / ``Adagrad`` / ``Adadelta``."""
 import numpy as np
 
-from ._fused import axpby, axpy, compiled, flat_views
+from ._fused import axpby, axpy, compiled, flat_views, python_scalars
 from .optimizer import Optimizer, check_nonneg, check_unit
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta"]
@@ -39,6 +39,7 @@ class RMSprop(Optimizer):
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
             wd, mom, centered, maxi = (group["weight_decay"], group["momentum"],
                                        group["centered"], group["maximize"])
+            fast = python_scalars(lr, alpha, eps)
 
             def init(pa):
                 s = {"step": 0, "square_avg": np.zeros_like(pa)}
@@ -49,7 +50,7 @@ class RMSprop(Optimizer):
                 return s
 
             def update(pa, g, sq, ga, buf, a, b):
-                if ga is None and buf is None and wd == 0 and not maxi:
+                if ga is None and buf is None and wd == 0 and not maxi and fast:
                     flat = flat_views(pa, g, sq)
                     if flat is not None:  # one compiled pass, the same floats as below
                         c = pa.dtype.type

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with (Nesterov) momentum, as ``torch.optim.SGD``."""
 import numpy as np
 
-from ._fused import axpby, axpy
+from ._fused import axpby, axpy, compiled, flat_views, python_scalars
 from .optimizer import Optimizer, check_nonneg, required
 
 __all__ = ["SGD"]
@@ -53,6 +53,12 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = d.astype(pa.dtype, copy=True)
                         self.state[p] = {"momentum_buffer": buf}
+                    elif not nest and python_scalars(lr, mom, damp) and \
+                            (flat := flat_views(pa, d, buf)) is not None:  # one compiled pass
+                        c = pa.dtype.type
+                        compiled().sgd_momentum(*flat, c(mom), c(1 - damp), c(-lr))
+                        p._vb[0] += 1
+                        continue
                     else:
                         axpby(1 - damp, d, mom, buf, b)
                     if nest:  # p -= lr * (d + mom * buf)

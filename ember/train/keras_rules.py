@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ..optim._fused import compiled, flat_views
+from ..optim._fused import compiled, flat_views, python_scalars
 from ..optim.optimizer import Optimizer, check_nonneg, check_unit
 
 __all__ = ["KerasSGD", "KerasRMSprop", "KerasAdam", "KerasAdagrad", "KerasAdadelta",
@@ -113,7 +113,7 @@ class KerasRMSprop(_KerasOptimizer):
 
     def _update(self, w, g, st, group):
         lr, rho, eps, mom = group["lr"], group["rho"], group["eps"], group["momentum"]
-        if not group["centered"] and not mom > 0:
+        if not group["centered"] and not mom > 0 and python_scalars(lr, rho, eps):
             flat = flat_views(w, g, st["velocity"])
             if flat is not None:  # one compiled pass, the same floats as the passes below
                 c = w.dtype.type
@@ -167,7 +167,15 @@ class KerasAdam(_KerasOptimizer):
 
     def _update(self, w, g, st, group):
         (b1, b2), eps, t = group["betas"], group["eps"], st["step"]
-        m, v, b = st["m"], st["v"], self._scratch(w, 0)
+        m, v = st["m"], st["v"]
+        alpha = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        if not group["amsgrad"] and python_scalars(group["lr"], b1, b2, eps):
+            flat = flat_views(w, g, m, v)
+            if flat is not None:  # one compiled pass, the same floats as the passes below
+                c = w.dtype.type
+                compiled().keras_adam(*flat, c(1 - b1), c(1 - b2), c(eps), c(alpha))
+                return
+        b = self._scratch(w, 0)
         np.subtract(g, m, out=b)
         b *= 1 - b1
         m += b
@@ -179,7 +187,6 @@ class KerasAdam(_KerasOptimizer):
             vm = st.setdefault("v_max", np.zeros_like(w))
             np.maximum(vm, v, out=vm)
             v = vm
-        alpha = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
         np.sqrt(v, out=b)
         b += eps
         np.divide(m, b, out=b)

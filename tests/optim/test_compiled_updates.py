@@ -34,7 +34,17 @@ def _run(make_opt, compiled, shapes, steps=4, dtype=np.float32):
     lambda ps: ember.optim.RMSprop(ps, lr=0.05, alpha=0.9, eps=1e-6),
     lambda ps: keras_rules.KerasRMSprop(ps, lr=1e-3),
     lambda ps: keras_rules.KerasRMSprop(ps, lr=0.01, rho=0.8, eps=1e-5),
-], ids=["torch-default", "torch-other", "keras-default", "keras-other"])
+    lambda ps: ember.optim.Adam(ps, lr=1e-3),
+    lambda ps: ember.optim.Adam(ps, lr=0.01, betas=(0.8, 0.9), eps=1e-6, amsgrad=True),
+    lambda ps: ember.optim.Adam(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: ember.optim.Adam(ps, lr=0.01, maximize=True),
+    lambda ps: ember.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: keras_rules.KerasAdam(ps, lr=1e-3),
+    lambda ps: keras_rules.KerasAdam(ps, lr=0.01, betas=(0.8, 0.9), eps=1e-5, weight_decay=0.1),
+    lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3, weight_decay=0.01),
+], ids=["torch-default", "torch-other", "keras-default", "keras-other", "adam", "amsgrad",
+        "adam-l2", "adam-max", "adamw", "keras-adam", "keras-adamw", "sgd-mom", "sgd-damp-wd"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_equals_numpy(make_opt, dtype):
     shapes = [(512, 784), (512,), (10, 512), (10,)]  # large ones compiled, small ones NumPy
@@ -51,3 +61,19 @@ def test_strided_and_small_arrays_take_the_numpy_path():
     assert _fused.flat_views(big[:10], big[:10], big[:10]) is None        # 1000 < threshold
     assert _fused.flat_views(big.astype(np.float16), big.astype(np.float16),
                              big.astype(np.float16)) is None
+
+
+def test_adam_kernel_takes_nan_of_amsgrad_max_as_numpy():
+    """np.maximum propagates a NaN from either side; the compiled AMSGrad max does too."""
+    comp = _fused.compiled()
+    w, d = np.zeros(4, np.float32), np.array([1, np.nan, 1, 1], np.float32)
+    m, v = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    vmax = np.array([0, 0, np.nan, 5], np.float32)
+    c = np.float32
+    comp.adam_amsgrad(w, d, m, v, vmax, c(.9), c(.1), c(.99), c(.01), c(1e-8), c(-1e-3))
+    assert np.isnan(vmax[1]) and np.isnan(vmax[2]) and vmax[3] == 5 and vmax[0] == c(.01)
+
+
+def test_numpy_scalar_hyperparameters_keep_the_numpy_path():
+    assert _fused.python_scalars(1e-3, 0.9, 1)
+    assert not _fused.python_scalars(1e-3, np.float64(0.9))
