@@ -22,6 +22,7 @@ off, so ``op.apply`` inside it goes to the modes below it (as PyTorch's TorchDis
 
 With no mode active the eager path pays one test of a module global.
 """
+import itertools
 import threading
 
 import numpy as np
@@ -47,6 +48,7 @@ class _ModeStack(threading.local):
 _tls = _ModeStack()
 _active = 0  # modes entered in all threads: the eager fast path tests only this
 _lock = threading.Lock()
+_next_seq = itertools.count().__next__  # creation order of recorded nodes: backward's order
 
 
 class DispatchMode:
@@ -212,6 +214,7 @@ def _plain(out):
 def _record(ctx, cls, inputs, out):
     """Attach the node to a new output tensor; remember the versions of arrays backward reads."""
     ctx.parents = inputs
+    ctx.seq = _next_seq()
     t = _new(Tensor)
     t.data = out
     t.grad = None

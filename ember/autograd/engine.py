@@ -8,6 +8,7 @@ right after a leaf's ``.grad`` received this backward's gradient, and ``queue_ca
 (called during a backward, e.g. from such a hook) runs ``fn()`` once when the walk is done.
 """
 import threading
+from operator import attrgetter
 
 import numpy as np
 
@@ -62,7 +63,9 @@ def queue_callback(fn):
 
 def _topological_order(roots):
     """Tensors reachable from ``roots`` that need grad, each after every tensor computed from it
-    (reverse of a depth-first post-order, done iteratively so deep nets don't hit the recursion limit)."""
+    (reverse of a depth-first post-order, done iteratively so deep nets don't hit the recursion limit).
+    The walk orders by creation instead (see :func:`_collect`); this is its fallback for tape
+    nodes made without a sequence number."""
     order = []
     seen = set()
     append, mark = order.append, seen.add
@@ -92,6 +95,57 @@ def _topological_order(roots):
     return order
 
 
+_seq = attrgetter("_ctx.seq")
+
+
+def _collect(roots):
+    """The nodes (non-leaf tensors) reachable from ``roots``, newest first, and for each leaf
+    reached ``id -> [edges into it still to walk, leaf]``.
+
+    Newest first is a topological order: a node's output is created after all its inputs, so
+    every node comes before the nodes that made its inputs (the order PyTorch walks in too).
+    A leaf's gradient is complete once its last consumer is walked: the walk counts its edges
+    down and accumulates it then, so post-accumulate hooks (DDP) fire as early as possible."""
+    nodes = []
+    leaves = {}
+    seen = set()
+    stack = []
+    for r in roots:
+        k = id(r)
+        if r._ctx is None:
+            if k not in leaves:
+                leaves[k] = [0, r]
+        elif k not in seen:
+            seen.add(k)
+            nodes.append(r)
+            stack.append(r)
+    pop, push, add, keep = stack.pop, stack.append, seen.add, nodes.append
+    while stack:
+        ctx = pop()._ctx
+        parents = ctx.parents
+        if parents is None:
+            raise RuntimeError(_FREED)
+        for p, need in zip(parents, ctx.needs):
+            if need:
+                k = id(p)
+                if p._ctx is None:
+                    e = leaves.get(k)
+                    if e is None:
+                        leaves[k] = [1, p]
+                    else:
+                        e[0] += 1
+                elif k not in seen:
+                    add(k)
+                    keep(p)
+                    push(p)
+    if len(nodes) > 1:
+        try:
+            nodes.sort(key=_seq, reverse=True)
+        except AttributeError:  # a node built by hand without a sequence number
+            nodes = [t for t in _topological_order(roots) if t._ctx is not None]
+    return nodes, leaves
+
+
 def _check_versions(t, ctx):
     for box, version, i in ctx.vchecks:
         if box[0] != version:
@@ -111,11 +165,10 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     touched (``ember.autograd.grad``).
     """
     outer = getattr(_local, "callbacks", None)
-    _local.callbacks = []
+    _local.callbacks = cbs = []
     try:
         result = _run(roots, root_grads, retain_graph, capture)
         # callbacks may queue more callbacks (PyTorch allows it): run until none is left
-        cbs = _local.callbacks
         i = 0
         while i < len(cbs):
             cbs[i]()
@@ -126,7 +179,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
 
 
 def _run(roots, root_grads, retain_graph, capture):
-    order = _topological_order(roots)
+    nodes, leaves = _collect(roots)
     grads = {}
     for r, g in zip(roots, root_grads):
         k = id(r)
@@ -136,29 +189,32 @@ def _run(roots, root_grads, retain_graph, capture):
     if capture is not None:
         captured = {id(t): None for t in capture}
     take = grads.pop
+    if leaves:
+        for e in list(leaves.values()):
+            if not e[0]:  # a root that is a leaf, used by no other root
+                _leaf_done(e[1], take(id(e[1]), None), foreign, captured)
 
-    for t in order:
+    for t in nodes:
         g = take(id(t), None)
-        if g is None:
+        ctx = t._ctx
+        parents = ctx.parents
+        if parents is None:
+            raise RuntimeError(_FREED)
+        if g is None:  # no gradient reaches this node: its leaves wait for it no longer
+            for p, need in zip(parents, ctx.needs):
+                if need and p._ctx is None:
+                    e = leaves[id(p)]
+                    e[0] -= 1
+                    if not e[0]:
+                        _leaf_done(p, take(id(p), None), foreign, captured)
             continue
         if t._hooks:
             for hook in t._hooks:
                 r = hook(_wrap(g))
                 if r is not None:
                     g = r.data if isinstance(r, Tensor) else np.asarray(r)
-        ctx = t._ctx
         if captured is not None and id(t) in captured:
             captured[id(t)] = g
-        if ctx is None:  # a leaf
-            if captured is None:
-                _accumulate(t, g, id(g) in foreign)
-                if _post_hooks and id(t) in _post_hooks:
-                    for hook in tuple(_post_hooks[id(t)]):
-                        hook(t)
-            continue
-        parents = ctx.parents
-        if parents is None:
-            raise RuntimeError(_FREED)
         checks = ctx.vchecks
         if checks:
             for box, version, _ in checks:
@@ -166,24 +222,23 @@ def _run(roots, root_grads, retain_graph, capture):
                     _check_versions(t, ctx)  # raises, naming the input
         pgrads = ctx.backward(ctx, g)
         if len(parents) == 1:
-            if pgrads.__class__ is tuple:
-                pgrads = pgrads[0]
-            if pgrads is not None and ctx.needs[0]:
-                if pgrads is g or pgrads.base is not None:
-                    foreign.add(id(pgrads))  # a pass-through or a view: copy before keeping
-                k = id(parents[0])
-                grads[k] = grads[k] + pgrads if k in grads else pgrads
-        else:
-            for p, need, pg in zip(parents, ctx.needs, pgrads):
-                if not need or pg is None:
-                    continue
-                if pg is g or pg.base is not None:
-                    foreign.add(id(pg))  # a pass-through or a view: shared, copy before keeping
-                k = id(p)
+            pgrads = (pgrads[0] if pgrads.__class__ is tuple else pgrads,)
+        for p, need, pg in zip(parents, ctx.needs, pgrads):
+            if not need:
+                continue
+            k = id(p)
+            if pg is not None:
                 if k in grads:
-                    grads[k] = grads[k] + pg
+                    grads[k] = grads[k] + pg  # a new array: ours
                 else:
                     grads[k] = pg
+                    if pg is g or pg.base is not None:
+                        foreign.add(id(pg))  # a pass-through or a view: copy before keeping
+            if p._ctx is None:  # a leaf: done once its last consumer is walked
+                e = leaves[k]
+                e[0] -= 1
+                if not e[0]:
+                    _leaf_done(p, take(k, None), foreign, captured)
         if not retain_graph:
             ctx.parents = None
             ctx.vchecks = None
@@ -191,6 +246,25 @@ def _run(roots, root_grads, retain_graph, capture):
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
+
+
+def _leaf_done(t, g, foreign, captured):
+    """A leaf's gradient is complete: its hooks, then capture it or add it to ``.grad``."""
+    if g is None:
+        return
+    if t._hooks:
+        for hook in t._hooks:
+            r = hook(_wrap(g))
+            if r is not None:
+                g = r.data if isinstance(r, Tensor) else np.asarray(r)
+    if captured is not None:
+        if id(t) in captured:
+            captured[id(t)] = g
+        return
+    _accumulate(t, g, id(g) in foreign)
+    if _post_hooks and id(t) in _post_hooks:
+        for hook in tuple(_post_hooks[id(t)]):
+            hook(t)
 
 
 def _wrap(a):
