@@ -100,7 +100,7 @@ _seq = attrgetter("_ctx.seq")
 
 def _collect(roots):
     """The nodes (non-leaf tensors) reachable from ``roots``, newest first, and for each leaf
-    reached ``id -> [edges into it still to walk, leaf]``.
+    reached ``id -> [edges into it not walked yet, leaf, gradient so far, shared]``.
 
     Newest first is a topological order: a node's output is created after all its inputs, so
     every node comes before the nodes that made its inputs (the order PyTorch walks in too).
@@ -109,35 +109,34 @@ def _collect(roots):
     nodes = []
     leaves = {}
     seen = set()
-    stack = []
     for r in roots:
         k = id(r)
         if r._ctx is None:
             if k not in leaves:
-                leaves[k] = [0, r]
+                leaves[k] = [0, r, None, True]
         elif k not in seen:
             seen.add(k)
             nodes.append(r)
-            stack.append(r)
-    pop, push, add, keep = stack.pop, stack.append, seen.add, nodes.append
-    while stack:
-        ctx = pop()._ctx
-        parents = ctx.parents
-        if parents is None:
-            raise RuntimeError(_FREED)
-        for p, need in zip(parents, ctx.needs):
-            if need:
-                k = id(p)
-                if p._ctx is None:
-                    e = leaves.get(k)
-                    if e is None:
-                        leaves[k] = [1, p]
-                    else:
-                        e[0] += 1
-                elif k not in seen:
-                    add(k)
-                    keep(p)
-                    push(p)
+    add, keep = seen.add, nodes.append
+    try:
+        for t in nodes:  # breadth first: the list grows while it is read
+            ctx = t._ctx
+            for p, need in zip(ctx.parents, ctx.needs):
+                if need:
+                    k = id(p)
+                    if p._ctx is None:
+                        e = leaves.get(k)
+                        if e is None:
+                            leaves[k] = [1, p, None, True]
+                        else:
+                            e[0] += 1
+                    elif k not in seen:
+                        add(k)
+                        keep(p)
+    except TypeError:
+        if ctx.parents is None:  # freed by an earlier backward
+            raise RuntimeError(_FREED) from None
+        raise
     if len(nodes) > 1:
         try:
             nodes.sort(key=_seq, reverse=True)
@@ -180,33 +179,33 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
 
 def _run(roots, root_grads, retain_graph, capture):
     nodes, leaves = _collect(roots)
-    grads = {}
+    grads = {}  # id -> gradient so far, of the nodes not walked yet
     for r, g in zip(roots, root_grads):
         k = id(r)
-        grads[k] = grads[k] + g if k in grads else g
-    foreign = set(map(id, root_grads))  # arrays we do not own: never store them in a .grad
+        if r._ctx is None:  # root gradients are the caller's: a leaf keeps a copy (shared)
+            e = leaves[k]
+            e[2], e[3] = (g, True) if e[2] is None else (e[2] + g, False)
+        else:
+            grads[k] = grads[k] + g if k in grads else g
     captured = None
     if capture is not None:
         captured = {id(t): None for t in capture}
+    for e in leaves.values():
+        if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
+            _leaf_done(e, captured)
     take = grads.pop
-    if leaves:
-        for e in list(leaves.values()):
-            if not e[0]:  # a root that is a leaf, used by no other root
-                _leaf_done(e[1], take(id(e[1]), None), foreign, captured)
 
     for t in nodes:
         g = take(id(t), None)
         ctx = t._ctx
         parents = ctx.parents
-        if parents is None:
-            raise RuntimeError(_FREED)
         if g is None:  # no gradient reaches this node: its leaves wait for it no longer
             for p, need in zip(parents, ctx.needs):
                 if need and p._ctx is None:
                     e = leaves[id(p)]
                     e[0] -= 1
-                    if not e[0]:
-                        _leaf_done(p, take(id(p), None), foreign, captured)
+                    if not e[0] and e[2] is not None:
+                        _leaf_done(e, captured)
             continue
         if t._hooks:
             for hook in t._hooks:
@@ -226,19 +225,19 @@ def _run(roots, root_grads, retain_graph, capture):
         for p, need, pg in zip(parents, ctx.needs, pgrads):
             if not need:
                 continue
-            k = id(p)
-            if pg is not None:
-                if k in grads:
-                    grads[k] = grads[k] + pg  # a new array: ours
-                else:
-                    grads[k] = pg
-                    if pg is g or pg.base is not None:
-                        foreign.add(id(pg))  # a pass-through or a view: copy before keeping
-            if p._ctx is None:  # a leaf: done once its last consumer is walked
-                e = leaves[k]
+            if p._ctx is None:  # a leaf: complete once its last consumer is walked
+                e = leaves[id(p)]
+                if pg is not None:
+                    if e[2] is None:  # a pass-through or a view is shared: copied if kept
+                        e[2], e[3] = pg, pg is g or pg.base is not None
+                    else:
+                        e[2], e[3] = e[2] + pg, False  # a new array: ours
                 e[0] -= 1
-                if not e[0]:
-                    _leaf_done(p, take(k, None), foreign, captured)
+                if not e[0] and e[2] is not None:
+                    _leaf_done(e, captured)
+            elif pg is not None:
+                k = id(p)
+                grads[k] = grads[k] + pg if k in grads else pg
         if not retain_graph:
             ctx.parents = None
             ctx.vchecks = None
@@ -248,20 +247,25 @@ def _run(roots, root_grads, retain_graph, capture):
     return None
 
 
-def _leaf_done(t, g, foreign, captured):
-    """A leaf's gradient is complete: its hooks, then capture it or add it to ``.grad``."""
-    if g is None:
-        return
+def _leaf_done(e, captured):
+    """A leaf's gradient is complete: its hooks, then capture it or add it to ``.grad``.
+    ``e`` is the leaf's ``[0, leaf, gradient, shared]``."""
+    t, g = e[1], e[2]
+    e[2] = None
     if t._hooks:
+        shared = e[3]
         for hook in t._hooks:
             r = hook(_wrap(g))
             if r is not None:
-                g = r.data if isinstance(r, Tensor) else np.asarray(r)
+                a = r.data if isinstance(r, Tensor) else np.asarray(r)
+                if a is not g:
+                    g, shared = a, False  # the hook's array is kept as it is
+        e[3] = shared
     if captured is not None:
         if id(t) in captured:
             captured[id(t)] = g
         return
-    _accumulate(t, g, id(g) in foreign)
+    _accumulate(t, g, e[3])
     if _post_hooks and id(t) in _post_hooks:
         for hook in tuple(_post_hooks[id(t)]):
             hook(t)
@@ -275,12 +279,16 @@ def _wrap(a):
 
 
 def _accumulate(t, g, shared):
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
+    d = t.data
+    if g.dtype is not d.dtype and g.dtype != d.dtype:
+        g = g.astype(d.dtype)
         shared = False
-    if g.shape != t.data.shape:
-        raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {t.data.shape}")
+    if g.shape != d.shape:
+        raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {d.shape}")
     if t.grad is None:
-        t.grad = _wrap(g.copy() if shared else g)
+        gt = _new(Tensor)  # _wrap, inline
+        gt.data, gt.grad, gt.requires_grad, gt._ctx, gt._vb, gt._hooks = \
+            g.copy() if shared else g, None, False, None, [0], None
+        t.grad = gt
     else:
         t.grad.data += g
