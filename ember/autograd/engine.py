@@ -22,7 +22,14 @@ _FREED = ("Trying to backward through the graph a second time (its saved values 
 
 
 _post_hooks = {}          # id(leaf) -> [hook(leaf)], run after the leaf's .grad is updated
-_local = threading.local()  # .callbacks: fns queued by the running backward of this thread
+
+
+class _Running(threading.local):
+    def __init__(self):
+        self.queues = []  # per running backward of this thread (nested: innermost last): fns
+
+
+_local = _Running()
 
 
 class _PostHookHandle:
@@ -55,10 +62,10 @@ def register_post_accumulate_grad_hook(tensor, hook):
 def queue_callback(fn):
     """Run ``fn()`` when the backward pass that is running now has finished walking the graph
     (after every leaf's ``.grad`` is written). Only valid during a backward."""
-    cbs = getattr(_local, "callbacks", None)
-    if cbs is None:
+    queues = _local.queues
+    if not queues:
         raise RuntimeError("queue_callback: no backward pass is running in this thread")
-    cbs.append(fn)
+    queues[-1].append(fn)
 
 
 def _topological_order(roots):
@@ -163,8 +170,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     With ``capture`` (a list of tensors), their gradients are returned instead and no ``.grad`` is
     touched (``ember.autograd.grad``).
     """
-    outer = getattr(_local, "callbacks", None)
-    _local.callbacks = cbs = []
+    queues = _local.queues
+    cbs = []
+    queues.append(cbs)
     try:
         result = _run(roots, root_grads, retain_graph, capture)
         # callbacks may queue more callbacks (PyTorch allows it): run until none is left
@@ -173,7 +181,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             cbs[i]()
             i += 1
     finally:
-        _local.callbacks = outer
+        queues.pop()
     return result
 
 

@@ -5,6 +5,7 @@ Both work from logits with the log-sum-exp trick, so logits of any magnitude (1e
 give finite losses and gradients, and both return the simple closed-form gradient
 (softmax - target, sigmoid - target) instead of chaining exp/log/sum backward rules.
 """
+import math
 
 import numpy as np
 
@@ -74,19 +75,23 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = get_array_module(g)
+        xp = np if g.__class__ is np.ndarray else get_array_module(g)
         logp = ctx.logp
         m, c = logp.shape
         sm = xp.exp(logp)
-        if hasattr(ctx, "q"):
-            q = ctx.q
+        q = ctx.__dict__.get("q")
+        if q is not None:
             grad = sm * q.sum(axis=1, keepdims=True)
             grad -= q
         elif ctx.w is None and not ctx.eps:  # the common case, fewer passes, same values:
             # qsum = wy exactly; the products are taken in float64 as in the general branch
             wy = ctx.wy
-            grad = xp.multiply(sm, wy[:, None], dtype=xp.float64)
-            grad[ctx.rows, ctx.tgt] -= wy
+            if wy is None:  # _fast_forward: every weight is 1, so sm * wy is sm, exactly
+                grad = sm.astype(xp.float64)
+                grad[ctx.rows, ctx.tgt] -= 1.0
+            else:
+                grad = xp.multiply(sm, wy[:, None], dtype=xp.float64)
+                grad[ctx.rows, ctx.tgt] -= wy
         else:
             eps, w, wy, valid = ctx.eps, ctx.w, ctx.wy, ctx.valid
             wsum = c if w is None else w.sum()
@@ -111,9 +116,12 @@ def _fast_forward(ctx, xp, z, target, ignore_index, reduction):
     passes and the same floats as the general branch: with w[y] = 1 the loss terms are
     -log p exactly, their sum is -(sum of log p) exactly (negation commutes with rounding), and
     the count is exact. Returns None (nothing stored) when some target is ignored, for an
-    empty batch and for float16."""
-    if z.dtype.char not in "fd" or z.shape[0] == 0:  # float16 counts are inexact past 2048
+    empty batch and for float16. ``ctx.wy`` is None: every weight is 1 (backward knows)."""
+    m = z.shape[0]
+    if z.dtype.char not in "fd" or m == 0:  # float16 counts are inexact past 2048
         return None
+    if xp is np:
+        return _fast_forward_host(ctx, z, target, ignore_index, reduction, m)
     valid = target != ignore_index
     if not valid.all():
         return None
@@ -122,11 +130,9 @@ def _fast_forward(ctx, xp, z, target, ignore_index, reduction):
         mx = xp.where(xp.isfinite(mx), mx, 0)
     logp = z - mx
     logp -= xp.log(xp.exp(logp).sum(axis=1, keepdims=True))
-    m = z.shape[0]
     rows = xp.arange(m)
     picked = logp[rows, target]
-    wy = xp.ones(m, z.dtype)
-    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, rows, wy, valid
+    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, rows, None, valid
     ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
     ctx.denom = denom = z.dtype.type(m)
     if reduction == "none":
@@ -135,6 +141,38 @@ def _fast_forward(ctx, xp, z, target, ignore_index, reduction):
     if reduction == "sum":
         return xp.asarray(total, z.dtype)
     return xp.asarray(total / denom, z.dtype)
+
+
+_max_reduce, _add_reduce = np.maximum.reduce, np.add.reduce
+_isfinite = math.isfinite
+
+
+def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
+    """_fast_forward on NumPy arrays: the same passes (the same floats), as ufunc reductions
+    (ndarray.max/sum are Python wrappers around them), and for a few rows the target and
+    finiteness checks in Python, cheaper than NumPy calls on tiny arrays (the tiny step)."""
+    small = m <= 64 and target.ndim == 1
+    if small:
+        if ignore_index in target.tolist():
+            return None
+    elif not (target != ignore_index).all():
+        return None
+    mx = _max_reduce(z, 1, None, None, True)  # z.max(axis=1, keepdims=True)
+    if not (all(map(_isfinite, mx.reshape(m).tolist())) if small else np.isfinite(mx).all()):
+        mx = np.where(np.isfinite(mx), mx, 0)
+    logp = z - mx
+    logp -= np.log(_add_reduce(np.exp(logp), 1, None, None, True))
+    rows = np.arange(m)
+    picked = logp[rows, target]
+    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, rows, None, None
+    ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
+    ctx.denom = denom = z.dtype.type(m)
+    if reduction == "none":
+        return -picked
+    total = -_add_reduce(picked, None)
+    if reduction == "sum":
+        return np.asarray(total, z.dtype)
+    return np.asarray(total / denom, z.dtype)
 
 
 class BinaryCrossEntropyWithLogits(Function):
