@@ -109,11 +109,15 @@ def maxout(x, weight, bias, pieces):
 # ---- linear, dropout, embedding ----------------------------------------------------------
 def linear(x, weight, bias=None):
     """x W^T + b."""
-    if x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input has {x.shape[-1]} features (shape {tuple(x.shape)}) "
-                         f"but the weight expects {weight.shape[1]} (weight shape "
-                         f"{tuple(weight.shape)})")
-    return _lay.Linear.apply(x, weight, bias)
+    try:
+        return _lay.Linear.apply(x, weight, bias)
+    except ValueError:  # the product failed: say why in the layer's terms (checked only now,
+        # a mismatch always fails the product, and the check costs a call per layer)
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input has {x.shape[-1]} features (shape "
+                             f"{tuple(x.shape)}) but the weight expects {weight.shape[1]} "
+                             f"(weight shape {tuple(weight.shape)})") from None
+        raise
 
 
 def dropout(x, p=0.5, training=True, inplace=False):

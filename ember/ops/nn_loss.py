@@ -88,7 +88,10 @@ class SoftmaxCrossEntropy(Function):
             wy = ctx.wy
             if wy is None:  # _fast_forward: every weight is 1, so sm * wy is sm, exactly
                 grad = sm.astype(xp.float64)
-                grad[ctx.rows, ctx.tgt] -= 1.0
+                if ctx.rows is None:  # one sample: a scalar, not index arrays
+                    grad[0, ctx.t0] -= 1.0
+                else:
+                    grad[ctx.rows, ctx.tgt] -= 1.0
             else:
                 grad = xp.multiply(sm, wy[:, None], dtype=xp.float64)
                 grad[ctx.rows, ctx.tgt] -= wy
@@ -153,7 +156,8 @@ def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
     finiteness checks in Python, cheaper than NumPy calls on tiny arrays (the tiny step)."""
     small = m <= 64 and target.ndim == 1
     if small:
-        if ignore_index in target.tolist():
+        tl = target.tolist()
+        if ignore_index in tl:
             return None
     elif not (target != ignore_index).all():
         return None
@@ -162,14 +166,18 @@ def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
         mx = np.where(np.isfinite(mx), mx, 0)
     logp = z - mx
     logp -= np.log(_add_reduce(np.exp(logp), 1, None, None, True))
-    rows = np.arange(m)
-    picked = logp[rows, target]
+    if m == 1 and 0 <= tl[0] < z.shape[1]:  # one sample: a slice, not index arrays
+        ctx.t0 = t0 = tl[0]
+        rows, picked = None, logp[0, t0:t0 + 1]
+    else:
+        rows = np.arange(m)
+        picked = logp[rows, target]
     ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, rows, None, None
     ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
     ctx.denom = denom = z.dtype.type(m)
     if reduction == "none":
         return -picked
-    total = -_add_reduce(picked, None)
+    total = -(picked[0] if rows is None else _add_reduce(picked, None))  # 1 term: itself
     if reduction == "sum":
         return np.asarray(total, z.dtype)
     return np.asarray(total / denom, z.dtype)
