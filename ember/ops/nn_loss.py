@@ -80,6 +80,7 @@ class SoftmaxCrossEntropy(Function):
         m, c = logp.shape
         sm = xp.exp(logp)
         q = ctx.__dict__.get("q")
+        one = False
         if q is not None:
             grad = sm * q.sum(axis=1, keepdims=True)
             grad -= q
@@ -88,7 +89,8 @@ class SoftmaxCrossEntropy(Function):
             wy = ctx.wy
             if wy is None:  # _fast_forward: every weight is 1, so sm * wy is sm, exactly
                 grad = sm.astype(xp.float64)
-                if ctx.rows is None:  # one sample: a scalar, not index arrays
+                one = ctx.rows is None  # one sample: a scalar, not index arrays
+                if one:
                     grad[0, ctx.t0] -= 1.0
                 else:
                     grad[ctx.rows, ctx.tgt] -= 1.0
@@ -108,7 +110,10 @@ class SoftmaxCrossEntropy(Function):
         elif ctx.red == "mean":
             # every target ignored (or of weight 0): the loss is 0/0 = NaN, but no logit took
             # part, so the gradient is 0 (as PyTorch), not 0 * inf
-            grad *= g / ctx.denom if ctx.denom != 0 else 0
+            if one:  # g / 1 is g, exactly
+                grad *= g
+            else:
+                grad *= g / ctx.denom if ctx.denom != 0 else 0
         else:
             grad *= g
         return grad.astype(logp.dtype, copy=False), None, None
@@ -177,7 +182,9 @@ def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
     ctx.denom = denom = z.dtype.type(m)
     if reduction == "none":
         return -picked
-    total = -(picked[0] if rows is None else _add_reduce(picked, None))  # 1 term: itself
+    if rows is None:  # one term: the sum is itself, the mean itself / 1, exactly
+        return np.asarray(-picked[0], z.dtype)
+    total = -_add_reduce(picked, None)
     if reduction == "sum":
         return np.asarray(total, z.dtype)
     return np.asarray(total / denom, z.dtype)
