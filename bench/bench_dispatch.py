@@ -1,6 +1,7 @@
 """Eager cost of the dispatcher: this tree against an older commit, interleaved in one run.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_dispatch.py [BASE]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_dispatch.py [BASE] \
+        [--repeats N] [--only CASE ...]
 
 BASE (default be58802, the commit before the dispatcher) is exported with ``git archive`` into
 a temporary folder and imported as the package ``ember_base`` (its absolute ``ember`` imports
@@ -8,7 +9,8 @@ renamed), so both engines live in one process and are timed alternately, sample 
 (A, B, A, B, ...): machine noise hits both alike. Timed with a CPU clock (medians and minima;
 the thread's for the small ops, the process's for the MLP, whose BLAS uses threads), since on
 a shared machine the wall clock measures the wait for a core. Cases: the 16x16 ops of
-bench_core.py without and with recording, bench_core's MLP step (784-512-10, batch 128) and
+bench_core.py without and with recording, the tiny step of issue 12 (16-16-2 MLP, batch 1,
+SGD: zero_grad, forward, cross-entropy, backward, step), bench_core's MLP step (784-512-10, batch 128) and
 bench_train's MLP epoch (``Model.fit`` over 60,000 images, RMSprop).
 """
 import importlib
@@ -104,13 +106,29 @@ def cases(em, tag):
         m.compile(optimizer=em.optim.RMSprop(m.parameters(), lr=1e-3), loss="cross_entropy")
         m.fit(X, Y, batch_size=128, epochs=1, verbose=0)
 
+    tiny_model = em.nn.Sequential(em.nn.Linear(16, 16), em.nn.ReLU(), em.nn.Linear(16, 2))
+    tiny_opt = em.optim.SGD(tiny_model.parameters(), lr=0.01)
+    tx = em.tensor(rng.random((1, 16), dtype=np.float32))
+    ty = em.tensor(np.array([1]))
+    ce = em.nn.functional.cross_entropy
+
+    def tiny():  # the issue-12 tiny step: 16-16-2 MLP, batch 1, SGD
+        tiny_opt.zero_grad()
+        loss = ce(tiny_model(tx), ty)
+        loss.backward()
+        tiny_opt.step()
+
     c = {"add": lambda: ea + eb, "matmul": lambda: ea @ eb, "relu": lambda: ea.relu(),
          "add (grad)": lambda: ga + gb, "matmul (grad)": lambda: ga @ gb,
-         "relu (grad)": lambda: ga.relu(), "MLP step": mlp, "MLP epoch (fit)": epoch}
+         "relu (grad)": lambda: ga.relu(), "tiny step": tiny, "MLP step": mlp, "MLP epoch (fit)": epoch}
     return {(k, tag): f for k, f in c.items()}
 
 
-def main(base="be58802", repeats=25):
+CASES = ["add", "matmul", "relu", "add (grad)", "matmul (grad)", "relu (grad)", "tiny step",
+         "MLP step", "MLP epoch (fit)"]
+
+
+def main(base="be58802", repeats=25, only=None):
     with tempfile.TemporaryDirectory() as tmp:
         export(base, tmp)
         sys.path.insert(0, tmp)
@@ -119,8 +137,7 @@ def main(base="be58802", repeats=25):
         assert new.__file__.startswith(ROOT), new.__file__
         rows = {}
         ca, cb = cases(old, "base"), cases(new, "new")
-        for name in ["add", "matmul", "relu", "add (grad)", "matmul (grad)", "relu (grad)",
-                     "MLP step", "MLP epoch (fit)"]:
+        for name in only or CASES:
             big = name.startswith("MLP")
             r = interleaved_cpu({"base": ca[(name, "base")], "new": cb[(name, "new")]},
                                 repeats=5 if name == "MLP epoch (fit)" else repeats,
@@ -136,4 +153,11 @@ def main(base="be58802", repeats=25):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("base", nargs="?", default="be58802", help="commit to compare against")
+    ap.add_argument("--repeats", type=int, default=25)
+    ap.add_argument("--only", nargs="+", choices=CASES, metavar="CASE",
+                    help=f"run these cases only (of: {', '.join(CASES)})")
+    a = ap.parse_args()
+    main(a.base, a.repeats, a.only)

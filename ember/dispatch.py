@@ -22,6 +22,7 @@ off, so ``op.apply`` inside it goes to the modes below it (as PyTorch's TorchDis
 
 With no mode active the eager path pays one test of a module global.
 """
+import itertools
 import threading
 
 import numpy as np
@@ -47,6 +48,8 @@ class _ModeStack(threading.local):
 _tls = _ModeStack()
 _active = 0  # modes entered in all threads: the eager fast path tests only this
 _lock = threading.Lock()
+_next_seq = itertools.count().__next__  # creation order of recorded nodes: backward's order
+_NEED1 = (True,)
 
 
 class DispatchMode:
@@ -210,8 +213,10 @@ def _plain(out):
 
 
 def _record(ctx, cls, inputs, out):
-    """Attach the node to a new output tensor; remember the versions of arrays backward reads."""
+    """Attach the node to a new output tensor; remember the versions of arrays backward reads
+    (``ctx.vchecks``: ``(version box, version now, input index or -1 for the output)``)."""
     ctx.parents = inputs
+    ctx.seq = _next_seq()
     t = _new(Tensor)
     t.data = out
     t.grad = None
@@ -219,39 +224,38 @@ def _record(ctx, cls, inputs, out):
     t._ctx = ctx
     t._hooks = None
     x = inputs[0]
-    xt = isinstance(x, Tensor)
-    t._vb = x._vb if cls.view and xt and out.base is not None else [0]
-    checks = None
-    if len(inputs) == 1:
-        ctx.needs = (True,)
-        if cls.saves_inputs:
-            checks = [(x._vb, x._vb[0], 0)]
-    elif len(inputs) == 2:
-        y = inputs[1]
-        yt = isinstance(y, Tensor)
-        ctx.needs = (xt and x.requires_grad, yt and y.requires_grad)
-        if cls.saves_inputs:
-            checks = []
-            if xt:
-                checks.append((x._vb, x._vb[0], 0))
-            if yt:
-                checks.append((y._vb, y._vb[0], 1))
-    elif len(inputs) == 3:
-        y, z = inputs[1], inputs[2]
-        yt, zt = isinstance(y, Tensor), isinstance(z, Tensor)
-        ctx.needs = (xt and x.requires_grad, yt and y.requires_grad, zt and z.requires_grad)
-        if cls.saves_inputs:
-            checks = []
-            if xt:
-                checks.append((x._vb, x._vb[0], 0))
-            if yt:
-                checks.append((y._vb, y._vb[0], 1))
-            if zt:
-                checks.append((z._vb, z._vb[0], 2))
+    n = len(inputs)
+    if n == 1:  # x is a tensor that requires grad, or nothing would be recorded
+        ctx.needs = _NEED1
+        t._vb = x._vb if cls.view and out.base is not None else [0]
+        checks = [(x._vb, x._vb[0], 0)] if cls.saves_inputs else None
     else:
-        ctx.needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-        if cls.saves_inputs:
-            checks = [(x._vb, x._vb[0], i) for i, x in enumerate(inputs) if isinstance(x, Tensor)]
+        xt = isinstance(x, Tensor)
+        t._vb = x._vb if cls.view and xt and out.base is not None else [0]
+        checks = None
+        if n == 2:
+            y = inputs[1]
+            yt = isinstance(y, Tensor)
+            ctx.needs = (xt and x.requires_grad, yt and y.requires_grad)
+            if cls.saves_inputs:
+                checks = [(x._vb, x._vb[0], 0)] if xt else []
+                if yt:
+                    checks.append((y._vb, y._vb[0], 1))
+        elif n == 3:
+            y, z = inputs[1], inputs[2]
+            yt, zt = isinstance(y, Tensor), isinstance(z, Tensor)
+            ctx.needs = (xt and x.requires_grad, yt and y.requires_grad, zt and z.requires_grad)
+            if cls.saves_inputs:
+                checks = [(x._vb, x._vb[0], 0)] if xt else []
+                if yt:
+                    checks.append((y._vb, y._vb[0], 1))
+                if zt:
+                    checks.append((z._vb, z._vb[0], 2))
+        else:
+            ctx.needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            if cls.saves_inputs:
+                checks = [(x._vb, x._vb[0], i) for i, x in enumerate(inputs)
+                          if isinstance(x, Tensor)]
     if cls.saves_output:
         checks = (checks or []) + [(t._vb, t._vb[0], -1)]
     ctx.vchecks = checks

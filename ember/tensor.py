@@ -13,6 +13,7 @@ from . import ops as _ops  # primitive rules: arrays only, they never import Ten
 
 DEFAULT_FLOAT = np.float32
 _new = object.__new__
+_run_backward = None  # ember.autograd.engine.run_backward, bound on the first backward()
 
 
 def _to_array(data, dtype=None):
@@ -240,7 +241,9 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=False):
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``.
         ``gradient`` is d(loss)/d(self); it may be omitted only when self is a scalar."""
-        from .autograd.engine import run_backward
+        global _run_backward
+        if _run_backward is None:  # bound once: an import statement per call costs ~2 us
+            from .autograd.engine import run_backward as _run_backward
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn. "
                                "Create the inputs with requires_grad=True (or use parameters of a "
@@ -252,8 +255,11 @@ class Tensor:
                                    "first (e.g. y.sum().backward()) or pass the gradient: "
                                    "y.backward(gradient).")
             d = self.data
-            g = (np if d.__class__ is np.ndarray else _backend.get_array_module(d)).ones(
-                d.shape, d.dtype)
+            if d.__class__ is np.ndarray:
+                # a 0-d one by np.array: np.ones is a Python function around empty + copyto
+                g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
+            else:
+                g = _backend.get_array_module(d).ones(d.shape, d.dtype)
         else:
             g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient,
                                                                               self.data.dtype)
@@ -261,7 +267,7 @@ class Tensor:
             if g.shape != self.data.shape:
                 raise RuntimeError(f"backward(): gradient has shape {g.shape} but the tensor "
                                    f"has shape {self.data.shape}")
-        run_backward([self], [g], retain_graph=retain_graph)
+        _run_backward([self], [g], retain_graph=retain_graph)
 
     # ---- arithmetic ---------------------------------------------------------------------
     def __add__(self, o):

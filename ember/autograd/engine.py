@@ -8,7 +8,7 @@ right after a leaf's ``.grad`` received this backward's gradient, and ``queue_ca
 (called during a backward, e.g. from such a hook) runs ``fn()`` once when the walk is done.
 """
 import threading
-import weakref
+from operator import attrgetter
 
 import numpy as np
 
@@ -22,7 +22,14 @@ _FREED = ("Trying to backward through the graph a second time (its saved values 
 
 
 _post_hooks = {}          # id(leaf) -> [hook(leaf)], run after the leaf's .grad is updated
-_local = threading.local()  # .callbacks: fns queued by the running backward of this thread
+
+
+class _Running(threading.local):
+    def __init__(self):
+        self.queues = []  # per running backward of this thread (nested: innermost last): fns
+
+
+_local = _Running()
 
 
 class _PostHookHandle:
@@ -55,15 +62,17 @@ def register_post_accumulate_grad_hook(tensor, hook):
 def queue_callback(fn):
     """Run ``fn()`` when the backward pass that is running now has finished walking the graph
     (after every leaf's ``.grad`` is written). Only valid during a backward."""
-    cbs = getattr(_local, "callbacks", None)
-    if cbs is None:
+    queues = _local.queues
+    if not queues:
         raise RuntimeError("queue_callback: no backward pass is running in this thread")
-    cbs.append(fn)
+    queues[-1].append(fn)
 
 
 def _topological_order(roots):
     """Tensors reachable from ``roots`` that need grad, each after every tensor computed from it
-    (reverse of a depth-first post-order, done iteratively so deep nets don't hit the recursion limit)."""
+    (reverse of a depth-first post-order, done iteratively so deep nets don't hit the recursion limit).
+    The walk orders by creation instead (see :func:`_collect`); this is its fallback for tape
+    nodes made without a sequence number."""
     order = []
     seen = set()
     append, mark = order.append, seen.add
@@ -93,6 +102,56 @@ def _topological_order(roots):
     return order
 
 
+_seq = attrgetter("_ctx.seq")
+
+
+def _collect(roots):
+    """The nodes (non-leaf tensors) reachable from ``roots``, newest first, and for each leaf
+    reached ``id -> [edges into it not walked yet, leaf, gradient so far, shared]``.
+
+    Newest first is a topological order: a node's output is created after all its inputs, so
+    every node comes before the nodes that made its inputs (the order PyTorch walks in too).
+    A leaf's gradient is complete once its last consumer is walked: the walk counts its edges
+    down and accumulates it then, so post-accumulate hooks (DDP) fire as early as possible."""
+    nodes = []
+    leaves = {}
+    seen = set()
+    for r in roots:
+        k = id(r)
+        if r._ctx is None:
+            if k not in leaves:
+                leaves[k] = [0, r, None, True]
+        elif k not in seen:
+            seen.add(k)
+            nodes.append(r)
+    add, keep = seen.add, nodes.append
+    try:
+        for t in nodes:  # breadth first: the list grows while it is read
+            ctx = t._ctx
+            for p, need in zip(ctx.parents, ctx.needs):
+                if need:
+                    k = id(p)
+                    if p._ctx is None:
+                        e = leaves.get(k)
+                        if e is None:
+                            leaves[k] = [1, p, None, True]
+                        else:
+                            e[0] += 1
+                    elif k not in seen:
+                        add(k)
+                        keep(p)
+    except TypeError:
+        if ctx.parents is None:  # freed by an earlier backward
+            raise RuntimeError(_FREED) from None
+        raise
+    if len(nodes) > 1:
+        try:
+            nodes.sort(key=_seq, reverse=True)
+        except AttributeError:  # a node built by hand without a sequence number
+            nodes = [t for t in _topological_order(roots) if t._ctx is not None]
+    return nodes, leaves
+
+
 def _check_versions(t, ctx):
     for box, version, i in ctx.vchecks:
         if box[0] != version:
@@ -111,60 +170,58 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     With ``capture`` (a list of tensors), their gradients are returned instead and no ``.grad`` is
     touched (``ember.autograd.grad``).
     """
-    outer = getattr(_local, "callbacks", None)
-    _local.callbacks = []
+    queues = _local.queues
+    cbs = []
+    queues.append(cbs)
     try:
         result = _run(roots, root_grads, retain_graph, capture)
         # callbacks may queue more callbacks (PyTorch allows it): run until none is left
-        cbs = _local.callbacks
         i = 0
         while i < len(cbs):
             cbs[i]()
             i += 1
     finally:
-        _local.callbacks = outer
+        queues.pop()
     return result
 
 
 def _run(roots, root_grads, retain_graph, capture):
-    order = _topological_order(roots)
-    grads = {}
+    nodes, leaves = _collect(roots)
+    grads = {}  # id -> gradient so far, of the nodes not walked yet
     for r, g in zip(roots, root_grads):
         k = id(r)
-        grads[k] = grads[k] + g if k in grads else g
-    # arrays we do not own, never to be stored in a .grad: by id, with a weak reference that
-    # tells a live one from a new array that reuses a dead one's id (a false match made
-    # every weight gradient of the Keras MLP a copy)
-    foreign = {}
-    for a in root_grads:
-        _mark(foreign, a)
+        if r._ctx is None:  # root gradients are the caller's: a leaf keeps a copy (shared)
+            e = leaves[k]
+            e[2], e[3] = (g, True) if e[2] is None else (e[2] + g, False)
+        else:
+            grads[k] = grads[k] + g if k in grads else g
     captured = None
     if capture is not None:
         captured = {id(t): None for t in capture}
+    for e in leaves.values():
+        if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
+            _leaf_done(e, captured)
     take = grads.pop
 
-    for t in order:
+    for t in nodes:
         g = take(id(t), None)
-        if g is None:
+        ctx = t._ctx
+        parents = ctx.parents
+        if g is None:  # no gradient reaches this node: its leaves wait for it no longer
+            for p, need in zip(parents, ctx.needs):
+                if need and p._ctx is None:
+                    e = leaves[id(p)]
+                    e[0] -= 1
+                    if not e[0] and e[2] is not None:
+                        _leaf_done(e, captured)
             continue
         if t._hooks:
             for hook in t._hooks:
                 r = hook(_wrap(g))
                 if r is not None:
                     g = r.data if isinstance(r, Tensor) else np.asarray(r)
-        ctx = t._ctx
         if captured is not None and id(t) in captured:
             captured[id(t)] = g
-        if ctx is None:  # a leaf
-            if captured is None:
-                _accumulate(t, g, _marked(foreign, g))
-                if _post_hooks and id(t) in _post_hooks:
-                    for hook in tuple(_post_hooks[id(t)]):
-                        hook(t)
-            continue
-        parents = ctx.parents
-        if parents is None:
-            raise RuntimeError(_FREED)
         checks = ctx.vchecks
         if checks:
             for box, version, _ in checks:
@@ -172,24 +229,23 @@ def _run(roots, root_grads, retain_graph, capture):
                     _check_versions(t, ctx)  # raises, naming the input
         pgrads = ctx.backward(ctx, g)
         if len(parents) == 1:
-            if pgrads.__class__ is tuple:
-                pgrads = pgrads[0]
-            if pgrads is not None and ctx.needs[0]:
-                if pgrads is g or pgrads.base is not None:
-                    _mark(foreign, pgrads)  # a pass-through or a view: copy before keeping
-                k = id(parents[0])
-                grads[k] = grads[k] + pgrads if k in grads else pgrads
-        else:
-            for p, need, pg in zip(parents, ctx.needs, pgrads):
-                if not need or pg is None:
-                    continue
-                if pg is g or pg.base is not None:
-                    _mark(foreign, pg)  # a pass-through or a view: shared, copy before keeping
+            pgrads = (pgrads[0] if pgrads.__class__ is tuple else pgrads,)
+        for p, need, pg in zip(parents, ctx.needs, pgrads):
+            if not need:
+                continue
+            if p._ctx is None:  # a leaf: complete once its last consumer is walked
+                e = leaves[id(p)]
+                if pg is not None:
+                    if e[2] is None:  # a pass-through or a view is shared: copied if kept
+                        e[2], e[3] = pg, pg is g or pg.base is not None
+                    else:
+                        e[2], e[3] = e[2] + pg, False  # a new array: ours
+                e[0] -= 1
+                if not e[0] and e[2] is not None:
+                    _leaf_done(e, captured)
+            elif pg is not None:
                 k = id(p)
-                if k in grads:
-                    grads[k] = grads[k] + pg
-                else:
-                    grads[k] = pg
+                grads[k] = grads[k] + pg if k in grads else pg
         if not retain_graph:
             ctx.parents = None
             ctx.vchecks = None
@@ -199,16 +255,28 @@ def _run(roots, root_grads, retain_graph, capture):
     return None
 
 
-def _mark(foreign, a):
-    try:
-        foreign[id(a)] = weakref.ref(a)
-    except TypeError:  # an array type without weak references: keep it alive instead
-        foreign[id(a)] = lambda a=a: a
-
-
-def _marked(foreign, a):
-    r = foreign.get(id(a))
-    return r is not None and r() is a
+def _leaf_done(e, captured):
+    """A leaf's gradient is complete: its hooks, then capture it or add it to ``.grad``.
+    ``e`` is the leaf's ``[0, leaf, gradient, shared]``."""
+    t, g = e[1], e[2]
+    e[2] = None
+    if t._hooks:
+        shared = e[3]
+        for hook in t._hooks:
+            r = hook(_wrap(g))
+            if r is not None:
+                a = r.data if isinstance(r, Tensor) else np.asarray(r)
+                if a is not g:
+                    g, shared = a, False  # the hook's array is kept as it is
+        e[3] = shared
+    if captured is not None:
+        if id(t) in captured:
+            captured[id(t)] = g
+        return
+    _accumulate(t, g, e[3])
+    if _post_hooks and id(t) in _post_hooks:
+        for hook in tuple(_post_hooks[id(t)]):
+            hook(t)
 
 
 def _wrap(a):
@@ -219,12 +287,16 @@ def _wrap(a):
 
 
 def _accumulate(t, g, shared):
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
+    d = t.data
+    if g.dtype is not d.dtype and g.dtype != d.dtype:
+        g = g.astype(d.dtype)
         shared = False
-    if g.shape != t.data.shape:
-        raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {t.data.shape}")
+    if g.shape != d.shape:
+        raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {d.shape}")
     if t.grad is None:
-        t.grad = _wrap(g.copy() if shared else g)
+        gt = _new(Tensor)  # _wrap, inline
+        gt.data, gt.grad, gt.requires_grad, gt._ctx, gt._vb, gt._hooks = \
+            g.copy() if shared else g, None, False, None, [0], None
+        t.grad = gt
     else:
         t.grad.data += g

@@ -109,11 +109,15 @@ def maxout(x, weight, bias, pieces):
 # ---- linear, dropout, embedding ----------------------------------------------------------
 def linear(x, weight, bias=None):
     """x W^T + b."""
-    if x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input has {x.shape[-1]} features (shape {tuple(x.shape)}) "
-                         f"but the weight expects {weight.shape[1]} (weight shape "
-                         f"{tuple(weight.shape)})")
-    return _lay.Linear.apply(x, weight, bias)
+    try:
+        return _lay.Linear.apply(x, weight, bias)
+    except ValueError:  # the product failed: say why in the layer's terms (checked only now,
+        # a mismatch always fails the product, and the check costs a call per layer)
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input has {x.shape[-1]} features (shape "
+                             f"{tuple(x.shape)}) but the weight expects {weight.shape[1]} "
+                             f"(weight shape {tuple(weight.shape)})") from None
+        raise
 
 
 def dropout(x, p=0.5, training=True, inplace=False):
@@ -388,17 +392,23 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 def _class_targets(input, target, name, ignore_index=None):
     """Validate integer class targets for (N, C, d1...) input; return the int array."""
-    t = _arr(target)
-    if t.dtype.kind not in "iu":
+    t = target.data if isinstance(target, Tensor) else _arr(target)
+    kind = t.dtype.kind
+    shape = input.data.shape if isinstance(input, Tensor) else input.shape
+    if kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers (int64), got {t.dtype} "
                         f"with shape {t.shape}; for class probabilities pass a float target of "
-                        f"the input's shape {tuple(input.shape)}")
-    exp = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
+                        f"the input's shape {tuple(shape)}")
+    exp = (shape[0],) + tuple(shape[2:]) if len(shape) > 1 else ()
     if t.shape != exp:
-        raise ValueError(f"{name}: input of shape {tuple(input.shape)} needs a target of shape "
+        raise ValueError(f"{name}: input of shape {tuple(shape)} needs a target of shape "
                          f"{exp} (one class index per sample), got {t.shape}")
-    c = input.shape[1] if input.ndim > 1 else input.shape[0]
-    if t.dtype.kind == "i" and not (t.view(t.dtype.str.replace("i", "u")) >= c).any():
+    c = shape[1] if len(shape) > 1 else shape[0]
+    if t.size <= 64:  # a few targets: a Python scan costs less than the NumPy calls below
+        vals = t.tolist() if t.ndim == 1 else t.ravel().tolist()
+        if not vals or (min(vals) >= 0 and max(vals) < c):
+            return t
+    elif kind == "i" and not (t.view(t.dtype.str.replace("i", "u")) >= c).any():
         return t  # every target in [0, c): negative ones are >= c as unsigned (one pass)
     bad = (t < 0) | (t >= c)
     if ignore_index is not None:
@@ -406,7 +416,7 @@ def _class_targets(input, target, name, ignore_index=None):
     if bad.any():
         v = int(t[bad].flat[0])
         raise IndexError(f"{name}: target {v} is out of bounds for {c} classes (valid class "
-                         f"indices are 0..{c - 1}; input shape {tuple(input.shape)})")
+                         f"indices are 0..{c - 1}; input shape {tuple(shape)})")
     return t
 
 
@@ -428,34 +438,41 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     or class probabilities of the input's shape. ``weight`` (C,) rescales classes,
     ``ignore_index`` drops samples (index targets only), ``label_smoothing`` mixes the target with
     the uniform distribution. 'mean' divides by the summed weights of the kept samples."""
-    _check_reduction(reduction, "cross_entropy")
+    if reduction not in _REDUCTIONS:
+        _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
-    if input.ndim < 1:
+    x = input.data if isinstance(input, Tensor) else input
+    nd = x.ndim
+    if nd < 1:
         raise ValueError("cross_entropy: input must have a class dimension")
-    c = input.shape[1] if input.ndim > 1 else input.shape[0]
-    w = _arr(weight)
-    if w is not None and w.shape != (c,):
-        raise ValueError(f"cross_entropy: weight has shape {w.shape}, expected ({c},)")
-    wt = weight if isinstance(weight, Tensor) else w
+    if weight is None:
+        wt = None
+    else:
+        c = x.shape[1] if nd > 1 else x.shape[0]
+        w = _arr(weight)
+        if w.shape != (c,):
+            raise ValueError(f"cross_entropy: weight has shape {w.shape}, expected ({c},)")
+        wt = weight if isinstance(weight, Tensor) else w
     tt = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
-    z = _to_rows(input)
-    if tt.dtype.kind == "f":
-        if tuple(tt.shape) != tuple(input.shape):
+    z = input if nd == 2 else _to_rows(input)
+    ta = tt.data
+    if ta.dtype.kind == "f":
+        if tuple(ta.shape) != tuple(x.shape):
             raise ValueError(f"cross_entropy: probability targets must have the input's shape "
-                             f"{tuple(input.shape)}, got {tuple(tt.shape)}")
+                             f"{tuple(x.shape)}, got {tuple(ta.shape)}")
         out = _loss.SoftmaxCrossEntropy.apply(z, _to_rows(tt), wt,
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)
     else:
         _class_targets(input, tt, "cross_entropy", ignore_index)
-        out = _loss.SoftmaxCrossEntropy.apply(z, tt if tt.ndim == 1 else tt.reshape(-1), wt,
+        out = _loss.SoftmaxCrossEntropy.apply(z, tt if ta.ndim == 1 else tt.reshape(-1), wt,
                                               ignore_index=ignore_index,
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)
     if reduction == "none":
-        shp = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
+        shp = (x.shape[0],) + tuple(x.shape[2:]) if nd > 1 else ()
         out = out.reshape(shp)
     return out
 

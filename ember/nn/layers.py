@@ -60,7 +60,10 @@ class Linear(Module):
             w, b = ps["weight"], ps["bias"]
         except KeyError:  # replaced by a plain tensor attribute (weight-norm style)
             w, b = self.weight, self.bias
-        return _named(self, F.linear, x, w, b)
+        try:  # _named inline: a frame less on the hottest layer
+            return F.linear(x, w, b)
+        except (ValueError, IndexError) as e:
+            raise type(e)(f"{self._get_name()}({self.extra_repr()}): {e}") from None
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

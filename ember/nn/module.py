@@ -209,7 +209,10 @@ class Module:
                 return self._call_impl(args, kwargs)
             finally:
                 stack.pop()
-        return self._call_impl(args, kwargs)
+        d = self.__dict__
+        if d.get("_forward_pre_hooks") or d.get("_forward_hooks"):
+            return self._call_impl(args, kwargs)
+        return self.forward(*args, **kwargs)  # the common case: no hooks, one frame less
 
     def _call_impl(self, args, kwargs):
         d = self.__dict__

@@ -52,7 +52,7 @@ class Function:
         demotion of float64 results (see ``ember.dispatch``).
     """
 
-    __slots__ = ("parents", "needs", "vchecks", "__dict__")
+    __slots__ = ("parents", "needs", "vchecks", "seq", "__dict__")
     saves_inputs = True
     saves_output = False
     view = False

@@ -34,7 +34,8 @@ class Linear(Function):
         if ctx.needs[1]:
             gw = g2.T @ (x if flat else x.reshape(-1, x.shape[-1]))
         if ctx.has_b and ctx.needs[2]:
-            gb = g2.sum(axis=0)
+            # one row (batch 1): the sum is 0 + that row (0 + -0.0 = +0.0), one cheap pass
+            gb = g2[0] + g2.dtype.type(0) if g2.shape[0] == 1 else g2.sum(axis=0)
         return gx, gw, gb
 
 

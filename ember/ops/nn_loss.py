@@ -5,6 +5,7 @@ Both work from logits with the log-sum-exp trick, so logits of any magnitude (1e
 give finite losses and gradients, and both return the simple closed-form gradient
 (softmax - target, sigmoid - target) instead of chaining exp/log/sum backward rules.
 """
+import math
 
 import numpy as np
 
@@ -74,19 +75,28 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = get_array_module(g)
+        xp = np if g.__class__ is np.ndarray else get_array_module(g)
         logp = ctx.logp
         m, c = logp.shape
         sm = xp.exp(logp)
-        if hasattr(ctx, "q"):
-            q = ctx.q
+        q = ctx.__dict__.get("q")
+        one = False
+        if q is not None:
             grad = sm * q.sum(axis=1, keepdims=True)
             grad -= q
         elif ctx.w is None and not ctx.eps:  # the common case, fewer passes, same values:
             # qsum = wy exactly; the products are taken in float64 as in the general branch
             wy = ctx.wy
-            grad = xp.multiply(sm, wy[:, None], dtype=xp.float64)
-            grad[ctx.rows, ctx.tgt] -= wy
+            if wy is None:  # _fast_forward: every weight is 1, so sm * wy is sm, exactly
+                grad = sm.astype(xp.float64)
+                one = ctx.rows is None  # one sample: a scalar, not index arrays
+                if one:
+                    grad[0, ctx.t0] -= 1.0
+                else:
+                    grad[ctx.rows, ctx.tgt] -= 1.0
+            else:
+                grad = xp.multiply(sm, wy[:, None], dtype=xp.float64)
+                grad[ctx.rows, ctx.tgt] -= wy
         else:
             eps, w, wy, valid = ctx.eps, ctx.w, ctx.wy, ctx.valid
             wsum = c if w is None else w.sum()
@@ -100,7 +110,10 @@ class SoftmaxCrossEntropy(Function):
         elif ctx.red == "mean":
             # every target ignored (or of weight 0): the loss is 0/0 = NaN, but no logit took
             # part, so the gradient is 0 (as PyTorch), not 0 * inf
-            grad *= g / ctx.denom if ctx.denom != 0 else 0
+            if one:  # g / 1 is g, exactly
+                grad *= g
+            else:
+                grad *= g / ctx.denom if ctx.denom != 0 else 0
         else:
             grad *= g
         return grad.astype(logp.dtype, copy=False), None, None
@@ -111,9 +124,12 @@ def _fast_forward(ctx, xp, z, target, ignore_index, reduction):
     passes and the same floats as the general branch: with w[y] = 1 the loss terms are
     -log p exactly, their sum is -(sum of log p) exactly (negation commutes with rounding), and
     the count is exact. Returns None (nothing stored) when some target is ignored, for an
-    empty batch and for float16."""
-    if z.dtype.char not in "fd" or z.shape[0] == 0:  # float16 counts are inexact past 2048
+    empty batch and for float16. ``ctx.wy`` is None: every weight is 1 (backward knows)."""
+    m = z.shape[0]
+    if z.dtype.char not in "fd" or m == 0:  # float16 counts are inexact past 2048
         return None
+    if xp is np:
+        return _fast_forward_host(ctx, z, target, ignore_index, reduction, m)
     valid = target != ignore_index
     if not valid.all():
         return None
@@ -122,11 +138,9 @@ def _fast_forward(ctx, xp, z, target, ignore_index, reduction):
         mx = xp.where(xp.isfinite(mx), mx, 0)
     logp = z - mx
     logp -= xp.log(xp.exp(logp).sum(axis=1, keepdims=True))
-    m = z.shape[0]
     rows = xp.arange(m)
     picked = logp[rows, target]
-    wy = xp.ones(m, z.dtype)
-    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, rows, wy, valid
+    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, rows, None, valid
     ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
     ctx.denom = denom = z.dtype.type(m)
     if reduction == "none":
@@ -135,6 +149,45 @@ def _fast_forward(ctx, xp, z, target, ignore_index, reduction):
     if reduction == "sum":
         return xp.asarray(total, z.dtype)
     return xp.asarray(total / denom, z.dtype)
+
+
+_max_reduce, _add_reduce = np.maximum.reduce, np.add.reduce
+_isfinite = math.isfinite
+
+
+def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
+    """_fast_forward on NumPy arrays: the same passes (the same floats), as ufunc reductions
+    (ndarray.max/sum are Python wrappers around them), and for a few rows the target and
+    finiteness checks in Python, cheaper than NumPy calls on tiny arrays (the tiny step)."""
+    small = m <= 64 and target.ndim == 1
+    if small:
+        tl = target.tolist()
+        if ignore_index in tl:
+            return None
+    elif not (target != ignore_index).all():
+        return None
+    mx = _max_reduce(z, 1, None, None, True)  # z.max(axis=1, keepdims=True)
+    if not (all(map(_isfinite, mx.reshape(m).tolist())) if small else np.isfinite(mx).all()):
+        mx = np.where(np.isfinite(mx), mx, 0)
+    logp = z - mx
+    logp -= np.log(_add_reduce(np.exp(logp), 1, None, None, True))
+    if m == 1 and 0 <= tl[0] < z.shape[1]:  # one sample: a slice, not index arrays
+        ctx.t0 = t0 = tl[0]
+        rows, picked = None, logp[0, t0:t0 + 1]
+    else:
+        rows = np.arange(m)
+        picked = logp[rows, target]
+    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, rows, None, None
+    ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
+    ctx.denom = denom = z.dtype.type(m)
+    if reduction == "none":
+        return -picked
+    if rows is None:  # one term: the sum is itself, the mean itself / 1, exactly
+        return np.asarray(-picked[0], z.dtype)
+    total = -_add_reduce(picked, None)
+    if reduction == "sum":
+        return np.asarray(total, z.dtype)
+    return np.asarray(total / denom, z.dtype)
 
 
 class BinaryCrossEntropyWithLogits(Function):

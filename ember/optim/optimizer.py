@@ -164,25 +164,27 @@ class Optimizer:
         """Reset gradients: ``p.grad = None`` (default; saves memory and a pass), or fill the
         existing gradient arrays with zeros (``set_to_none=False``)."""
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
+            if set_to_none:
+                for p in group["params"]:
+                    p.grad = None
+            else:
+                for p in group["params"]:
+                    if p.grad is not None:
                         p.grad.data[...] = 0
 
     def _grads(self, group):
         """(param, param array, grad array) for params of ``group`` that have a gradient."""
         out = []
+        keep = out.append
         for p in group["params"]:
             g = p.grad
-            if g is None:
-                continue
-            ga = g.data if isinstance(g, Tensor) else np.asarray(g)
-            if ga.shape != p.data.shape:
-                raise RuntimeError(f"{type(self).__name__}: gradient of shape {ga.shape} for a "
-                                   f"parameter of shape {p.data.shape}")
-            out.append((p, p.data, ga))
+            if g is not None:
+                ga = g.data if isinstance(g, Tensor) else np.asarray(g)
+                pa = p.data
+                if ga.shape != pa.shape:
+                    raise RuntimeError(f"{type(self).__name__}: gradient of shape {ga.shape} "
+                                       f"for a parameter of shape {pa.shape}")
+                keep((p, pa, ga))
         return out
 
     def _scratch(self, arr, k):
