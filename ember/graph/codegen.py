@@ -69,7 +69,8 @@ class Emitter:
                          "misfinite": math.isfinite}
         for name in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum",
                      "negative", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "matmul",
-                     "greater", "not_equal", "equal", "isfinite", "where", "copyto", "zeros", "empty"):
+                     "greater", "not_equal", "equal", "isfinite", "where", "copyto", "zeros",
+                     "empty"):
             self.ns[name] = getattr(np, name)
         self._ids = itertools.count()
         self._consts: dict = {}

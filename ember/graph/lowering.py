@@ -62,6 +62,11 @@ def _flat(w, name: str) -> str:
     return f"{name}.reshape(-1)"
 
 
+def _zero(w, v) -> str:
+    """A bound +0.0 of ``v``'s dtype."""
+    return w.em.bind(v.dtype.type(0), "Z")
+
+
 class Linear:
     """``y = x @ w.T (+ b)`` on 2-D ``x``; backward ``g @ w``, ``g.T @ x``, ``g.sum(0)``.
 
@@ -105,7 +110,9 @@ class Linear:
                 col = w.em.ns.get(g)
                 col = (w.em.bind(col.T, "BT") if any(col is b for b in w.em.buffers) else
                        f"{g}.T") if isinstance(col, np.ndarray) else f"{g}.T"
-                _into(w, next(outs), "multiply", f"{col}, {x}")
+                gw = _into(w, next(outs), "multiply", f"{col}, {x}")
+                # BLAS adds each product to a +0.0 accumulator: a -0.0 product comes out +0.0
+                w.em.emit(f"add({gw}, {_zero(w, n.inputs[0])}, out={gw})")
             else:
                 _into(w, next(outs), "matmul", f"{g}.T, {x}")
         if len(needs) > 2 and needs[2] and not _is_none(n.inputs[2]):
@@ -115,9 +122,9 @@ class Linear:
                 w.names[v] = done
                 if v in w.fetched:
                     w.fresh.add(v)
-            elif n.inputs[0].shape[0] == 1:  # the sum of one row is that row (same bits)
+            elif n.inputs[0].shape[0] == 1:  # the sum of one row: +0.0 + that row (NumPy's)
                 row = _flat(w, g)
-                w.em.emit(f"{w.local(v)} = {row}.copy()")
+                w.em.emit(f"{w.local(v)} = add({row}, {_zero(w, n.inputs[0])})")
                 w.fresh.add(v)
             else:
                 _into(w, v, "add.reduce", f"{g}, 0")
