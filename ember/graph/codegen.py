@@ -9,7 +9,8 @@ How each node becomes code:
 
 * a primitive call runs its own rule (``Op.forward(ctx, ...)`` / ``Op.backward(ctx, g)``) on
   locals, unless :mod:`ember.graph.lowering` has a lowering for it, which writes the same
-  computation as NumPy ufunc calls with ``out=`` into buffers allocated once;
+  computation as NumPy ufunc calls with ``out=`` into buffers allocated once, or one-pass
+  numba kernels (:mod:`.fused`), fused with its neighbours where the readers allow it;
 * a fused elementwise kernel is its ufunc steps, written out (blocked kernels call the
   blocked runner); kernels that the memory plan pools share buffers once their last reader ran;
 * captured tensors (parameters, buffers) are read live (``T.data``) on every call; random
@@ -153,9 +154,10 @@ class ProgramWriter:
         for r in self.readers.get(v, ()):
             if r is node:
                 continue
-            if r.kind == "grad" and r.attrs.get("forward") is prod and prod in self.lowered \
-                    and not self.lowered[prod][0].reads_output and r.inputs[0] is v \
-                    and all(x is not v for x in r.deps[1:]):
+            low = self.lowered.get(prod, (None,))[0]
+            if r.kind == "grad" and r.attrs.get("forward") is prod and low is not None and \
+                    not getattr(low, "reads_output", True) and r.inputs[0] is v and \
+                    all(x is not v for x in r.deps[1:]):
                 continue
             return False
         return True

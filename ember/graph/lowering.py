@@ -4,10 +4,18 @@ A lowering is the compiled form of one primitive's forward rule and its backward
 common configurations only (2-D inputs, floating dtypes, default attributes). It writes into
 buffers allocated once, so a replay allocates nothing for these nodes. Every other primitive,
 and every other configuration, runs its own rule from ``ember/ops`` (the rules stay the one
-definition of each op). ``tests/graph/test_codegen.py`` runs each lowering against its
-primitive's ``forward`` and ``backward`` on random inputs, so they cannot drift apart.
+definition of each op). ``tests/graph/test_codegen.py`` and ``test_fused_lowerings.py`` run
+each lowering against its primitive's ``forward`` and ``backward``, and the lowered training
+step against eager training, bit for bit, so they cannot drift apart.
 
-Interface: ``fits(node)``; ``forward(w, node, args) -> saved`` writes lines through the
+Lowerings fuse across nodes where the writer shows it is safe: in place over a buffer only its
+node reads (``w.overwritable``), a Linear's bias add taken into the ReLU or cross-entropy pass
+after it (``w.pending``), a Linear's bias-gradient sums made by the backward pass that produced
+its gradient (``w.colsum``). With numba (``w.kern``, :mod:`.fused`) the fused passes are the
+one-pass kernels of :mod:`._numba_fused`; without it, in-place NumPy calls. Same bits either way.
+
+Interface: ``fits(node)``; ``reads_output`` (whether the backward reads the forward's result);
+``forward(w, node, args) -> saved`` writes lines through the
 :class:`~ember.graph.codegen.ProgramWriter` ``w`` and names the node's outputs;
 ``backward(w, node, gnode, saved, g)`` names the outputs of the grad node ``gnode``.
 """
@@ -218,6 +226,8 @@ def _bias_grad_of(w, gy):
 class Reshape:
     """A view; backward reshapes the gradient back."""
 
+    reads_output = False
+
     def fits(self, n):
         return set(n.attrs) <= {"shape"} and not n.dyn_attrs and _shape(n.inputs[0]) is not None
 
@@ -240,7 +250,14 @@ class SoftmaxCrossEntropy:
 
         logp = z - m - log(sum(exp(z - m)));  loss = -sum(valid * logp[i, t_i]) / sum(valid)
         dz = (exp(logp) * valid[:, None] - onehot(t) * valid[:, None]) * g / sum(valid)
+
+    Two branches per call, as the rule has: every target a class (the rule's fast branch: one
+    check, no weights, count M; with numba four kernels around NumPy's exp and log, else 11
+    NumPy calls), or the general code (ignored rows, a non-finite row max, a bad target's
+    error). The backward makes the next Linear's bias-gradient sums in its pass (numba).
     """
+
+    reads_output = False
 
     def fits(self, n):
         z, t = n.inputs[0], n.inputs[1]

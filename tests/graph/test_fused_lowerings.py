@@ -186,8 +186,9 @@ def test_lowered_mlp_training_equals_eager_bit_for_bit(path, m, dtype, bias, fet
 
 
 def test_in_place_relu_only_when_nothing_else_reads_the_input(path):
-    """The pre-activation is also read by a second loss term: the ReLU must not overwrite it. Against the executor's replay, which runs the rules (eager sums h's three
-    gradient terms in another order, so it differs in the last bits here, lowered or not)."""
+    """The pre-activation is also read by a second loss term: the ReLU must not overwrite it.
+    Against the executor's replay, which runs the rules (eager sums h's three gradient terms in
+    another order, so it differs in the last bits here, lowered or not)."""
     rng = np.random.default_rng(0)
     data = [(ember.tensor(rng.standard_normal((4, 12)).astype(np.float32)),
              ember.tensor(rng.integers(0, 5, 4))) for _ in range(3)]
