@@ -315,6 +315,8 @@ class SoftmaxCrossEntropy:
             em.emit(f"    log({se}, out={se})")
             em.emit(f"    {loss} = asarray({k}.ce_pick({s}, {se}, {t}, {lv}, {den}), {ddt})")
             em.emit(f"{ce} = {ce} == 0")
+        elif dt.char not in "fd":  # float16: its counts are inexact past 2048, as the rule says
+            em.emit(f"{ce} = False")
         else:
             tu = t if tv.dtype.kind == "u" else \
                 f"{t}.view({em.bind(np.dtype(f'u{tv.dtype.itemsize}'), 'DT')})"
