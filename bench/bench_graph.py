@@ -1,7 +1,8 @@
 """Graph mode and the jit: ember.compat.v1 vs TensorFlow's compat.v1, ``@ember.jit`` vs eager.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_graph.py \
-        [--tf-python /tmp/tfvenv/bin/python] [--repeats 7] [--epoch-samples 60000]
+        [--tf-python /tmp/tfvenv/bin/python] [--repeats 7] [--epoch-samples 60000] \
+        [--only graph|tiny|mlp|epoch ...]
 
 TensorFlow is used only when a Python with it is given (``--tf-python``, or ``EMBER_TF_PYTHON``,
 or ``/tmp/tfvenv/bin/python`` when it exists); otherwise its row is skipped and the output says
@@ -16,7 +17,8 @@ in its own environment: never a dependency of ember):
 * TensorFlow 2.x ``tf.compat.v1`` graph mode, when ``--tf-python`` is given.
 
 Then the tiny step (batch 1, 16-16-2 MLP, SGD): eager ember, ``@ember.jit``, PyTorch, NumPy;
-the README MLP step (784-512-10, RMSprop, batch 128): eager, ``@ember.jit``, GEMM floor; and the
+the README MLP step (784-512-10, RMSprop, batch 128): eager, ``@ember.jit`` (with the numba
+kernels, and with the NumPy lowerings only), PyTorch, GEMM floor; and the
 README MLP epoch through ``Model.fit`` (``jit=False`` / ``jit=True``) against the GEMM floor of
 the same number of steps.
 """
@@ -141,16 +143,21 @@ def tiny_steps():
 
 
 def mlp_steps():
-    """README MLP (784-512-10, ReLU, RMSprop, batch 128): eager vs @ember.jit, and the floor of
-    its matrix multiplies alone (forward 2, backward 3) in NumPy."""
+    """README MLP (784-512-10, ReLU, RMSprop, batch 128): eager vs @ember.jit (with the numba
+    one-pass kernels when numba is there, and with the NumPy lowerings only), and the floor of
+    its matrix multiplies alone (forward 2, backward 3) in NumPy. PyTorch: ``torch_mlp_only``."""
     import ember
     from ember import nn
+    from ember.graph import fused
     from ember.nn import functional as F
     rng = np.random.default_rng(0)
     xa = rng.standard_normal((128, 784)).astype(np.float32)
     ya = rng.integers(0, 10, 128)
     out = {}
-    for name, wrap in (("ember eager", lambda f: f), ("ember @jit", ember.jit)):
+    variants = [("ember eager", False, None), ("ember @jit", True, None)]
+    if fused.kernels() is not None:
+        variants.append(("ember @jit, NumPy lowerings (EMBER_KERNELS=numpy)", True, "numpy"))
+    for name, jit, kernels in variants:
         ember.manual_seed(0)
         m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
         opt = ember.optim.RMSprop(m.parameters(), lr=1e-3)
@@ -162,8 +169,27 @@ def mlp_steps():
             loss.backward()
             opt.step()
             return loss
-        f = wrap(step)
+        f = ember.jit(step) if jit else step
+        if kernels:  # the lowerings are chosen when the signature is traced: trace it now
+            from ember.optim._fused import compiled
+            compiled()  # (the eager optimizer's own choice is made once: not under the switch)
+            old = os.environ.get("EMBER_KERNELS")
+            os.environ["EMBER_KERNELS"] = kernels
+            try:
+                f(x, y)
+            finally:
+                if old is None:
+                    del os.environ["EMBER_KERNELS"]
+                else:
+                    os.environ["EMBER_KERNELS"] = old
         out[name] = (lambda f=f, x=x, y=y: f(x, y))
+    out["NumPy matmuls only (floor)"] = _floor(rng)
+    return out
+
+
+def _floor(rng):
+    """The README MLP step's five matrix products alone (forward 2, backward 3), in NumPy."""
+    xa = rng.standard_normal((128, 784)).astype(np.float32)
     w1 = rng.standard_normal((784, 512)).astype(np.float32)
     w2 = rng.standard_normal((512, 10)).astype(np.float32)
     g = rng.standard_normal((128, 10)).astype(np.float32)
@@ -174,8 +200,34 @@ def mlp_steps():
         h.T @ g
         g @ w2.T
         xa.T @ h
-    out["NumPy matmuls only (floor)"] = floor
-    return out
+    return floor
+
+
+def torch_mlp_only(repeats):
+    """Run in a process of its own: the README MLP step in PyTorch (its default threads) and the
+    GEMM floor, interleaved; prints the medians as JSON. Its own process, because PyTorch's
+    OpenMP threads keep spinning after each step and would slow the ember contenders (and
+    OpenBLAS's threads slow PyTorch) if they were interleaved in one process."""
+    import torch
+
+    from bench.harness import interleaved
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((128, 784)).astype(np.float32)
+    ya = rng.integers(0, 10, 128)
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    topt = torch.optim.RMSprop(tm.parameters(), lr=1e-3)
+    tx, ty = torch.tensor(xa), torch.tensor(ya)
+
+    def tstep():
+        topt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(tm(tx), ty)
+        loss.backward()
+        topt.step()
+    floor = _floor(rng)
+    med = interleaved({"torch": tstep, "floor": floor}, repeats=repeats)
+    print(json.dumps({"torch": med["torch"], "floor": med["floor"], "version": torch.__version__,
+                      "threads": torch.get_num_threads()}))
 
 
 def mlp_epochs(samples):
@@ -196,7 +248,7 @@ def mlp_epochs(samples):
                       loss="cross_entropy", metrics=["accuracy"])
         out[name] = (lambda model=model, jit=jit:
                      model.fit(x, y, batch_size=128, epochs=1, verbose=0, jit=jit))
-    floor = mlp_steps()["NumPy matmuls only (floor)"]
+    floor = _floor(np.random.default_rng(0))
     full, rest = divmod(samples, 128)
 
     def epoch_floor():
@@ -257,71 +309,92 @@ def main():
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--epoch-samples", type=int, default=60000,
                    help="samples in the fit epoch (60000: Fashion-MNIST's training set)")
+    p.add_argument("--only", choices=("graph", "tiny", "mlp", "epoch"), action="append",
+                   help="run only these sections (repeatable); default: all")
     p.add_argument("--tf-only", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--torch-mlp-only", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.tf_only:
         return tf_only(a.repeats)
+    if a.torch_mlp_only:
+        return torch_mlp_only(a.repeats)
     import ember.compat.v1 as etf
     from bench.harness import fmt_us, interleaved, machine_line, table
     print(machine_line())
     print("load average at start: %.1f %.1f %.1f" % os.getloadavg())
     print("BLAS before:", blas_info())
-    contenders = {"numpy by hand (floor)": numpy_step()}
-    etf.reset_default_graph()
-    contenders["ember graph, all passes"] = listing(etf)
-    etf.reset_default_graph()
-    contenders["ember graph, no passes"] = listing(etf, passes=())
-    med = interleaved(contenders, repeats=a.repeats)
-    tf_line = None
-    a.tf_python = _find_tf(a.tf_python)
-    if not a.tf_python:
-        tf_line = ("TensorFlow: skipped (no Python with tensorflow found: pass --tf-python, set "
-                   "EMBER_TF_PYTHON, or create /tmp/tfvenv)")
-    if a.tf_python:
-        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
-            __file__))), TF_CPP_MIN_LOG_LEVEL="3")
-        r = subprocess.run([a.tf_python, __file__, "--tf-only", "--repeats", str(a.repeats)],
-                           capture_output=True, text=True, env=env)
-        if r.returncode == 0:
-            out = json.loads(r.stdout.strip().splitlines()[-1])
-            med[f"TensorFlow {out['version']} compat.v1"] = out["tf"]
-            # TensorFlow ran alone, after: ember again right after it, to show the drift
-            after = interleaved({"ember graph, all passes (again, after TF)":
-                                 contenders["ember graph, all passes"]}, repeats=a.repeats)
-            med.update(after)
-        else:
-            tf_line = "TensorFlow run failed: " + r.stderr.strip().splitlines()[-1]
-    floor = med["numpy by hand (floor)"]
-    rows = [(k, fmt_us(v), f"{v / floor:.2f}x") for k, v in med.items()]
-    print(f"\nsess.run([loss, updates]) step, N={N}, D={D}, H={H}; median of {a.repeats} "
-          "interleaved samples (TensorFlow in its own process)")
-    print(table(rows, ["contender", "median", "vs numpy"]))
-    if tf_line:
-        print(tf_line)
     import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the jitted step must be compiled, not a fallback
-        tiny = interleaved(tiny_steps(), repeats=a.repeats)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        cpu = cpu_times(tiny_steps(), repeats=a.repeats)
-    print("\nTiny step (batch 1, 16-16-2 MLP, SGD, zero_grad/forward/backward/step)")
-    print(table([(k, fmt_us(v), fmt_us(cpu[k][0]), fmt_us(cpu[k][1])) for k, v in tiny.items()],
-                ["contender", "median per step", "CPU time, median", "CPU time, best"]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        mlp = interleaved(mlp_steps(), repeats=a.repeats)
-    fl = mlp["NumPy matmuls only (floor)"]
-    print("\nMLP step (784-512-10, RMSprop, batch 128)")
-    print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in mlp.items()],
-                ["contender", "median per step", "vs floor"]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        ep = interleaved(mlp_epochs(a.epoch_samples), repeats=max(3, a.repeats // 2), number=1)
-    fl = ep["NumPy matmuls only (floor)"]
-    print(f"\nMLP epoch through Model.fit ({a.epoch_samples} samples, batch 128, RMSprop)")
-    print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in ep.items()],
-                ["contender", "median per epoch", "vs floor"]))
+    want = set(a.only or ("graph", "tiny", "mlp", "epoch"))
+    if "graph" in want:
+        contenders = {"numpy by hand (floor)": numpy_step()}
+        etf.reset_default_graph()
+        contenders["ember graph, all passes"] = listing(etf)
+        etf.reset_default_graph()
+        contenders["ember graph, no passes"] = listing(etf, passes=())
+        med = interleaved(contenders, repeats=a.repeats)
+        tf_line = None
+        a.tf_python = _find_tf(a.tf_python)
+        if not a.tf_python:
+            tf_line = ("TensorFlow: skipped (no Python with tensorflow found: pass --tf-python, "
+                       "set EMBER_TF_PYTHON, or create /tmp/tfvenv)")
+        if a.tf_python:
+            env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
+                __file__))), TF_CPP_MIN_LOG_LEVEL="3")
+            r = subprocess.run([a.tf_python, __file__, "--tf-only", "--repeats", str(a.repeats)],
+                               capture_output=True, text=True, env=env)
+            if r.returncode == 0:
+                out = json.loads(r.stdout.strip().splitlines()[-1])
+                med[f"TensorFlow {out['version']} compat.v1"] = out["tf"]
+                # TensorFlow ran alone, after: ember again right after it, to show the drift
+                after = interleaved({"ember graph, all passes (again, after TF)":
+                                     contenders["ember graph, all passes"]}, repeats=a.repeats)
+                med.update(after)
+            else:
+                tf_line = "TensorFlow run failed: " + r.stderr.strip().splitlines()[-1]
+        floor = med["numpy by hand (floor)"]
+        rows = [(k, fmt_us(v), f"{v / floor:.2f}x") for k, v in med.items()]
+        print(f"\nsess.run([loss, updates]) step, N={N}, D={D}, H={H}; median of {a.repeats} "
+              "interleaved samples (TensorFlow in its own process)")
+        print(table(rows, ["contender", "median", "vs numpy"]))
+        if tf_line:
+            print(tf_line)
+    if "tiny" in want:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the jitted step must be compiled, not a fallback
+            tiny = interleaved(tiny_steps(), repeats=a.repeats)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cpu = cpu_times(tiny_steps(), repeats=a.repeats)
+        print("\nTiny step (batch 1, 16-16-2 MLP, SGD, zero_grad/forward/backward/step)")
+        print(table([(k, fmt_us(v), fmt_us(cpu[k][0]), fmt_us(cpu[k][1])) for k, v in tiny.items()],
+                    ["contender", "median per step", "CPU time, median", "CPU time, best"]))
+    if "mlp" in want:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            mlp = interleaved(mlp_steps(), repeats=a.repeats)
+        fl = mlp["NumPy matmuls only (floor)"]
+        print("\nMLP step (784-512-10, RMSprop, batch 128)")
+        print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in mlp.items()],
+                    ["contender", "median per step", "vs floor"]))
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
+            __file__))))
+        r = subprocess.run([sys.executable, __file__, "--torch-mlp-only", "--repeats",
+                            str(a.repeats)], capture_output=True, text=True, env=env)
+        if r.returncode == 0:
+            t = json.loads(r.stdout.strip().splitlines()[-1])
+            print(f"PyTorch {t['version']} eager, same step ({t['threads']} threads), in its own "
+                  f"process: {fmt_us(t['torch'])} vs its floor {fmt_us(t['floor'])} there: "
+                  f"{t['torch'] / t['floor']:.2f}x")
+        else:
+            print("PyTorch: skipped (" + (r.stderr.strip().splitlines() or ["failed"])[-1] + ")")
+    if "epoch" in want:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ep = interleaved(mlp_epochs(a.epoch_samples), repeats=max(3, a.repeats // 2), number=1)
+        fl = ep["NumPy matmuls only (floor)"]
+        print(f"\nMLP epoch through Model.fit ({a.epoch_samples} samples, batch 128, RMSprop)")
+        print(table([(k, fmt_us(v), f"{v / fl:.2f}x") for k, v in ep.items()],
+                    ["contender", "median per epoch", "vs floor"]))
     print("\nBLAS after:", blas_info())
     print("load average at end: %.1f %.1f %.1f" % os.getloadavg())
 

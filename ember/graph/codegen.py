@@ -9,7 +9,8 @@ How each node becomes code:
 
 * a primitive call runs its own rule (``Op.forward(ctx, ...)`` / ``Op.backward(ctx, g)``) on
   locals, unless :mod:`ember.graph.lowering` has a lowering for it, which writes the same
-  computation as NumPy ufunc calls with ``out=`` into buffers allocated once;
+  computation as NumPy ufunc calls with ``out=`` into buffers allocated once, or one-pass
+  numba kernels (:mod:`.fused`), fused with its neighbours where the readers allow it;
 * a fused elementwise kernel is its ufunc steps, written out (blocked kernels call the
   blocked runner); kernels that the memory plan pools share buffers once their last reader ran;
 * captured tensors (parameters, buffers) are read live (``T.data``) on every call; random
@@ -69,7 +70,8 @@ class Emitter:
                          "misfinite": math.isfinite}
         for name in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum",
                      "negative", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "matmul",
-                     "greater", "not_equal", "isfinite", "where", "copyto", "zeros", "empty"):
+                     "greater", "not_equal", "equal", "isfinite", "where", "copyto", "zeros",
+                     "empty"):
             self.ns[name] = getattr(np, name)
         self._ids = itertools.count()
         self._consts: dict = {}
@@ -101,7 +103,8 @@ class Emitter:
         self.lines.append("    " * self.indent + line)
 
     def source(self, head: str) -> str:
-        return head + "\n" + "\n".join(self.lines) + "\n"
+        # a line a later lowering took over (a bias add fused into the ReLU after it) is None
+        return head + "\n" + "\n".join(x for x in self.lines if x is not None) + "\n"
 
     def compile(self, head: str, fname: str, filename: str):
         src = self.source(head)
@@ -128,6 +131,13 @@ class ProgramWriter:
         self.release = release_schedule(prog)
         self.free: dict = {}            # (shape, dtype) -> buffer names free for reuse
         self.buf_of: dict = {}          # Value -> buffer name (pooled kernel outputs)
+        self.readers = prog.readers()   # Value -> nodes reading it
+        self.owned: dict = {}           # Value -> the persistent buffer a lowering gave it alone
+        self.pending: dict = {}         # Value -> (line index, bias name): a deferred bias add
+        self.colsum: dict = {}          # Value -> name of its precomputed column sums
+        from .fused import kernels
+        self.kern = kernels()           # the numba one-pass kernels, or None (NumPy calls)
+        self.kname = None if self.kern is None else em.bind(self.kern, "KF")
 
     # ---- helpers for lowerings
     def out(self, v, prefix="B"):
@@ -135,6 +145,27 @@ class ProgramWriter:
         if v in self.fetched or not _static(v):
             return None
         return self.em.buffer(v.shape, v.dtype, prefix)
+
+    def only_reader(self, v, node) -> bool:
+        """Whether ``node`` is the one node that reads ``v``'s array. The grad node of ``v``'s
+        own producer does not count when that lowering's backward does not read its output
+        (``reads_output = False``); a fetch does not either (it reads the final array)."""
+        prod = v.node
+        for r in self.readers.get(v, ()):
+            if r is node:
+                continue
+            low = self.lowered.get(prod, (None,))[0]
+            if r.kind == "grad" and r.attrs.get("forward") is prod and low is not None and \
+                    not getattr(low, "reads_output", True) and r.inputs[0] is v and \
+                    all(x is not v for x in r.deps[1:]):
+                continue
+            return False
+        return True
+
+    def overwritable(self, v, node) -> bool:
+        """Whether ``node`` may write its result over ``v``'s buffer: a buffer a lowering gave
+        ``v`` alone (never pooled, never handed out) that only ``node`` reads."""
+        return v in self.owned and v not in self.fetched and self.only_reader(v, node)
 
     def local(self, v) -> str:
         n = self.em.name("v")

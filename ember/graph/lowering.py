@@ -4,10 +4,18 @@ A lowering is the compiled form of one primitive's forward rule and its backward
 common configurations only (2-D inputs, floating dtypes, default attributes). It writes into
 buffers allocated once, so a replay allocates nothing for these nodes. Every other primitive,
 and every other configuration, runs its own rule from ``ember/ops`` (the rules stay the one
-definition of each op). ``tests/graph/test_codegen.py`` runs each lowering against its
-primitive's ``forward`` and ``backward`` on random inputs, so they cannot drift apart.
+definition of each op). ``tests/graph/test_codegen.py`` and ``test_fused_lowerings.py`` run
+each lowering against its primitive's ``forward`` and ``backward``, and the lowered training
+step against eager training, bit for bit, so they cannot drift apart.
 
-Interface: ``fits(node)``; ``forward(w, node, args) -> saved`` writes lines through the
+Lowerings fuse across nodes where the writer shows it is safe: in place over a buffer only its
+node reads (``w.overwritable``), a Linear's bias add taken into the ReLU or cross-entropy pass
+after it (``w.pending``), a Linear's bias-gradient sums made by the backward pass that produced
+its gradient (``w.colsum``). With numba (``w.kern``, :mod:`.fused`) the fused passes are the
+one-pass kernels of :mod:`._numba_fused`; without it, in-place NumPy calls. Same bits either way.
+
+Interface: ``fits(node)``; ``reads_output`` (whether the backward reads the forward's result);
+``forward(w, node, args) -> saved`` writes lines through the
 :class:`~ember.graph.codegen.ProgramWriter` ``w`` and names the node's outputs;
 ``backward(w, node, gnode, saved, g)`` names the outputs of the grad node ``gnode``.
 """
@@ -41,6 +49,7 @@ def _into(w, v, call: str, args: str, prefix="B") -> str:
         return n
     w.em.emit(f"{call}({args}, out={b})")
     w.names[v] = b
+    w.owned[v] = b
     return b
 
 
@@ -61,8 +70,20 @@ def _flat(w, name: str) -> str:
     return f"{name}.reshape(-1)"
 
 
+def _zero(w, v) -> str:
+    """A bound +0.0 of ``v``'s dtype."""
+    return w.em.bind(v.dtype.type(0), "Z")
+
+
 class Linear:
-    """``y = x @ w.T (+ b)`` on 2-D ``x``; backward ``g @ w``, ``g.T @ x``, ``g.sum(0)``."""
+    """``y = x @ w.T (+ b)`` on 2-D ``x``; backward ``g @ w``, ``g.T @ x``, ``g.sum(0)``.
+
+    The products go straight into their buffers (``matmul(..., out=)``; ``w.T`` and ``g.T`` are
+    transposed views that BLAS reads as they are, no copy). The bias add is one in-place pass,
+    which a ReLU right after it may take over (one fused pass, :class:`Relu`); the bias
+    gradient is one reduction, or the column sums a fused ReLU backward already made."""
+
+    reads_output = False
 
     def fits(self, n):
         x, wv = n.inputs[0], n.inputs[1]
@@ -82,6 +103,8 @@ class Linear:
                 em.emit(f"add({flat}, {b}, out={flat})")
             else:
                 em.emit(f"add({out}, {b}, out={out})")
+                # a ReLU or a cross-entropy after it may take this add into its own pass
+                w.pending[y] = (len(em.lines) - 1, b)
         return (x, wt)
 
     def backward(self, w, n, gn, saved, g):
@@ -95,14 +118,21 @@ class Linear:
                 col = w.em.ns.get(g)
                 col = (w.em.bind(col.T, "BT") if any(col is b for b in w.em.buffers) else
                        f"{g}.T") if isinstance(col, np.ndarray) else f"{g}.T"
-                _into(w, next(outs), "multiply", f"{col}, {x}")
+                gw = _into(w, next(outs), "multiply", f"{col}, {x}")
+                # BLAS adds each product to a +0.0 accumulator: a -0.0 product comes out +0.0
+                w.em.emit(f"add({gw}, {_zero(w, n.inputs[0])}, out={gw})")
             else:
                 _into(w, next(outs), "matmul", f"{g}.T, {x}")
         if len(needs) > 2 and needs[2] and not _is_none(n.inputs[2]):
             v = next(outs)
-            if n.inputs[0].shape[0] == 1:  # the sum of one row is that row (same bits)
+            done = w.colsum.get(gn.inputs[1])
+            if done is not None:  # summed by the fused ReLU backward that made g
+                w.names[v] = done
+                if v in w.fetched:
+                    w.fresh.add(v)
+            elif n.inputs[0].shape[0] == 1:  # the sum of one row: +0.0 + that row (NumPy's)
                 row = _flat(w, g)
-                w.em.emit(f"{w.local(v)} = {row}.copy()")
+                w.em.emit(f"{w.local(v)} = add({row}, {_zero(w, n.inputs[0])})")
                 w.fresh.add(v)
             else:
                 _into(w, v, "add.reduce", f"{g}, 0")
@@ -112,7 +142,15 @@ class Linear:
 
 
 class Relu:
-    """``max(x, 0)``; backward ``g * (y > 0)``."""
+    """``max(x, 0)``; backward ``g * (y > 0)``.
+
+    In place when nothing else reads the input (a Linear's output buffer): with the numba
+    kernels the Linear's bias add and the ReLU are one pass (``bias_relu``). The backward
+    multiplies the incoming gradient's buffer in place when only it reads that buffer; with the
+    kernels that is one pass, which also makes the column sums a Linear's bias gradient needs
+    (``relu_grad_colsum``). Same floats as the rule: ``g * 1`` or ``g * 0`` per element."""
+
+    reads_output = True
 
     def fits(self, n):
         x = n.inputs[0]
@@ -120,21 +158,75 @@ class Relu:
                 n.outputs[0].dtype == x.dtype)
 
     def forward(self, w, n, args):
-        zero = w.em.bind(n.inputs[0].dtype.type(0), "Z")
-        y = _into(w, n.outputs[0], "maximum", f"{args[0]}, {zero}")
-        return (y, zero)
+        em = w.em
+        x, y = n.inputs[0], n.outputs[0]
+        zero = em.bind(x.dtype.type(0), "Z")
+        if not w.overwritable(x, n):
+            return (_into(w, y, "maximum", f"{args[0]}, {zero}"), zero)
+        buf = args[0]
+        pend = w.pending.pop(x, None)
+        if pend is not None and w.kern is not None and _kernel_fits(x):
+            em.lines[pend[0]] = None  # the bias add moves into the fused pass
+            em.emit(f"{w.kname}.bias_relu({buf}, {pend[1]})")
+        else:
+            em.emit(f"maximum({buf}, {zero}, out={buf})")
+        del w.owned[x]
+        w.names[y] = w.owned[y] = buf
+        return (buf, zero)
 
     def backward(self, w, n, gn, saved, g):
         y, zero = saved
         em = w.em
-        mask = em.buffer(n.outputs[0].shape, np.bool_, "M")
-        em.emit(f"greater({y}, {zero}, out={mask})")
-        # g * mask: the float loop either way (a bool operand is cast up, exactly)
-        _into(w, gn.outputs[0], "multiply", f"{g}, {mask}")
+        gv, gy = gn.inputs[1], gn.outputs[0]
+        if not w.overwritable(gv, gn) or gy in w.fetched:
+            mask = em.buffer(n.outputs[0].shape, np.bool_, "M")
+            em.emit(f"greater({y}, {zero}, out={mask})")
+            # g * mask: the float loop either way (a bool operand is cast up, exactly)
+            _into(w, gy, "multiply", f"{g}, {mask}")
+            return
+        w.names[gy] = w.owned[gy] = g
+        if w.kern is None or not _kernel_fits(gv):
+            mask = em.buffer(n.outputs[0].shape, np.bool_, "M")
+            em.emit(f"greater({y}, {zero}, out={mask})")
+            em.emit(f"multiply({g}, {mask}, out={g})")
+            return
+        bias = _bias_grad_of(w, gy)
+        if bias is None:
+            em.emit(f"{w.kname}.relu_grad({g}, {y})")
+            return
+        b = w.out(bias)
+        if b is None:  # handed out (a .grad): a fresh array of this call
+            b = w.em.name("gb")
+            em.emit(f"{b} = empty({tuple(bias.shape)!r}, {em.bind(bias.dtype, 'DT')})")
+        em.emit(f"{w.kname}.relu_grad_colsum({g}, {y}, {b})")
+        w.colsum[gy] = b
+
+
+def _kernel_fits(v) -> bool:
+    """A 2-D float32/float64 Value: what the one-pass kernels take."""
+    return v.dtype.char in "fd" and _shape(v) is not None and len(v.shape) == 2
+
+
+def _bias_grad_of(w, gy):
+    """The bias-gradient Value of the Linear whose backward is ``gy``'s only reader, or None."""
+    rs = w.readers.get(gy, ())
+    if len(rs) != 1:
+        return None
+    r = rs[0]
+    fwd = r.attrs.get("forward") if r.kind == "grad" else None
+    if fwd is None or fwd not in w.lowered or not isinstance(w.lowered[fwd][0], Linear) or \
+            r.inputs[1] is not gy or fwd.inputs[0].shape[0] == 1:
+        return None
+    needs = r.attrs["needs"]
+    if len(needs) < 3 or not needs[2] or _is_none(fwd.inputs[2]):
+        return None
+    return r.outputs[sum(1 for k in needs[:2] if k)]
 
 
 class Reshape:
     """A view; backward reshapes the gradient back."""
+
+    reads_output = False
 
     def fits(self, n):
         return set(n.attrs) <= {"shape"} and not n.dyn_attrs and _shape(n.inputs[0]) is not None
@@ -158,7 +250,14 @@ class SoftmaxCrossEntropy:
 
         logp = z - m - log(sum(exp(z - m)));  loss = -sum(valid * logp[i, t_i]) / sum(valid)
         dz = (exp(logp) * valid[:, None] - onehot(t) * valid[:, None]) * g / sum(valid)
+
+    Two branches per call, as the rule has: every target a class (the rule's fast branch: one
+    check, no weights, count M; with numba four kernels around NumPy's exp and log, else 11
+    NumPy calls), or the general code (ignored rows, a non-finite row max, a bad target's
+    error). The backward makes the next Linear's bias-gradient sums in its pass (numba).
     """
+
+    reads_output = False
 
     def fits(self, n):
         z, t = n.inputs[0], n.inputs[1]
@@ -174,17 +273,82 @@ class SoftmaxCrossEntropy:
             return self._forward_row(w, n, args)
         em = w.em
         z, t = args[0], args[1]
-        zv = n.inputs[0]
+        zv, tv = n.inputs[0], n.inputs[1]
         (m, c), dt = zv.shape, zv.dtype
         mx = em.buffer((m, 1), dt, "MX")
         s = em.buffer((m, c), dt, "S")
         se = em.buffer((m, 1), dt, "SE")
-        valid = em.buffer((m,), np.bool_, "VA")
-        wy = em.buffer((m,), dt, "WY")
+        sm = em.buffer((m, c), dt, "SM")  # exp(z - max) here, exp(logp) in the backward
         idx = em.buffer((m,), np.intp, "IX")
         lv = em.buffer((m,), dt, "LV")
         flat = em.bind(em.ns[s].reshape(-1), "SF")  # a flat view of S, for take
         offs = em.bind(np.arange(m, dtype=np.intp) * c, "OF")
+        ign = int(n.attrs.get("ignore_index", -100))
+        ddt = em.bind(np.dtype(dt), "DT")
+        den = em.bind(dt.type(m), "DEN")
+        ce = em.name("ce")
+        loss = w.local(n.outputs[0])
+        w.fresh.add(n.outputs[0])
+        # The common call, as the rule's fast branch: every target a class in [0, C) (one
+        # reduction over the targets seen as unsigned: a negative one is huge), so no row is
+        # ignored, the weights are 1 and the count is M. The max is used as it is; a row
+        # whose max is not finite makes the loss NaN, and then the general code below runs,
+        # which replaces it by 0 as the rule does.
+        kernel = w.kern is not None and dt.char in "fd" and c >= 1 and m <= 8192
+        if kernel:
+            # one kernel for the targets' check, the row max and z - max; the sums and the
+            # picks in kernels too, NumPy's own exp and log between them
+            k = w.kname
+            pend = w.pending.get(zv)
+            if pend is not None and w.only_reader(zv, n):
+                # the Linear's bias add goes into the kernel's pass (first, whatever follows)
+                em.lines[pend[0]] = None
+                del w.pending[zv]
+                em.emit(f"{ce} = {k}.ce_bias_shift({z}, {pend[1]}, {t}, {s}, {ign})")
+            else:
+                em.emit(f"{ce} = {k}.ce_shift({z}, {t}, {s}, {ign})")
+            em.emit(f"if {ce} == 2:")  # a row max of 0: NumPy's max (which zero it keeps)
+            em.emit(f"    maximum.reduce({z}, 1, None, {mx}, True)")
+            em.emit(f"    subtract({z}, {mx}, out={s}); {ce} = 0")
+            em.emit(f"if {ce} == 0:")
+            em.emit(f"    {k}.row_sums(exp({s}, out={sm}), {se})")
+            em.emit(f"    log({se}, out={se})")
+            em.emit(f"    {loss} = asarray({k}.ce_pick({s}, {se}, {t}, {lv}, {den}), {ddt})")
+            em.emit(f"{ce} = {ce} == 0")
+        elif dt.char not in "fd":  # float16: its counts are inexact past 2048, as the rule says
+            em.emit(f"{ce} = False")
+        else:
+            tu = t if tv.dtype.kind == "u" else \
+                f"{t}.view({em.bind(np.dtype(f'u{tv.dtype.itemsize}'), 'DT')})"
+            cond = f"maximum.reduce({tu}) < {c}"
+            if 0 <= ign < c:  # an ignore_index that is also a class: those rows are ignored
+                cond += f" and not equal({t}, {ign}).any()"
+            em.emit(f"{ce} = {cond}")
+            em.emit(f"if {ce}:")
+            em.indent += 1
+            em.emit(f"maximum.reduce({z}, 1, None, {mx}, True)")
+            em.emit(f"subtract({z}, {mx}, out={s})")
+            em.emit(f"add.reduce(exp({s}, out={sm}), 1, None, {se}, True)")
+            em.emit(f"subtract({s}, log({se}, out={se}), out={s})")
+            em.emit(f"add({t}, {offs}, out={idx})")
+            em.emit(f"{loss} = asarray(-add.reduce({flat}.take({idx}, out={lv})) / {den}, "
+                    f"{ddt})")
+            em.emit(f"{ce} = misfinite({loss})")
+            em.indent -= 1
+        em.emit(f"if not {ce}:")
+        em.indent += 1
+        general = self._forward_general(w, n, args, mx, s, se, idx, lv, flat, offs, loss)
+        em.indent -= 1
+        return (ce, s, sm, idx, general, kernel)
+
+    def _forward_general(self, w, n, args, mx, s, se, idx, lv, flat, offs, loss):
+        """Ignored rows (or a non-finite max): the rule's general branch, step by step."""
+        em = w.em
+        z, t = args[0], args[1]
+        zv = n.inputs[0]
+        (m, c), dt = zv.shape, zv.dtype
+        valid = em.buffer((m,), np.bool_, "VA")
+        wy = em.buffer((m,), dt, "WY")
         ign = em.bind(np.int64(n.attrs.get("ignore_index", -100)), "IG")
         ddt = em.bind(np.dtype(dt), "DT")
         nan = em.bind(np.asarray(np.nan, dt), "NAN")
@@ -208,10 +372,8 @@ class SoftmaxCrossEntropy:
         em.emit(f"multiply({lv}, {wy}, out={lv})")
         d = em.name("den")
         em.emit(f"{d} = add.reduce({wy})")
-        loss = w.local(n.outputs[0])
-        w.fresh.add(n.outputs[0])
         em.emit(f"{loss} = asarray(-add.reduce({lv}) / {d}, {ddt}) if {d} != 0 else {nan}.copy()")
-        return (s, idx, wy, flat, d)
+        return (wy, d)
 
     def _forward_row(self, w, n, args):
         """One row: the target is one number, the sums are of one term (same bits)."""
@@ -267,26 +429,67 @@ class SoftmaxCrossEntropy:
     def backward(self, w, n, gn, saved, g):
         if saved[0] == "row":
             return self._backward_row(w, n, gn, saved, g)
-        s, idx, wy, flat, d = saved
+        ce, s, sm, idx, (wy, d), kernel = saved
         em = w.em
+        zv, tv = n.inputs[0], n.inputs[1]
         gz = gn.outputs[0]
+        m, c = zv.shape
         # the rule's arithmetic runs in float64 (its row weights meet a float64 zero term) and
         # is rounded once at the end: the same here, so the result is the same bits
-        m, c = n.inputs[0].shape
-        sm = em.buffer((m, c), gz.dtype, "SM")
         g64 = em.buffer((m, c), np.float64, "G64")
-        flat = em.bind(em.ns[g64].reshape(-1), "GF")
-        em.emit(f"exp({s}, out={sm})")
-        em.emit(f"multiply({sm}, {wy}[:, None], out={g64})")
-        em.emit(f"{flat}[{idx}] -= {wy}")
-        em.emit(f"multiply({g64}, ({g} / {d}) if {d} != 0 else 0, out={g64})")
+        f64 = em.bind(np.dtype(np.float64), "F64")
         b = w.out(gz)
         if b is None:
-            w.em.emit(f"{w.local(gz)} = {g64}.astype({em.bind(gz.dtype, 'DT')})")
+            b = w.local(gz)
             w.fresh.add(gz)
+            em.emit(f"{b} = empty({(m, c)!r}, {em.bind(gz.dtype, 'DT')})")
         else:
-            w.em.emit(f"copyto({b}, {g64}, casting='same_kind')")
-            w.names[gz] = b
+            w.names[gz] = w.owned[gz] = b
+        # the fast branch: dz = (float64(exp(logp)) - onehot(t)) * (g / M), rounded once. The
+        # one-hot comes from one comparison with 0..C-1; subtracting it (1.0 at the target,
+        # 0.0 elsewhere, exact) is the rule's grad[rows, t] -= 1. The scale is the rule's own
+        # g / denom (a float32 number for float32 logits), computed here once when g is the
+        # loss's own seed gradient.
+        known = em.ns.get(g)
+        if isinstance(known, np.ndarray) and known.size == 1 and not known.flags.writeable:
+            sc = known / zv.dtype.type(m)  # the constant seed: the rule's number, folded
+            # the kernel takes it as float64 (exactly), the float64 product the rule takes
+            scale = em.bind(float(sc) if kernel else sc, "SC")
+        else:
+            scale = f"({g} / {em.bind(zv.dtype.type(m), 'DEN')})"
+        t = w.names[tv]
+        bias = _bias_grad_of(w, gz) if kernel else None
+        if bias is not None:  # the next Linear's bias gradient, summed in the same pass
+            gb = w.out(bias)
+            if gb is None:  # handed out (a .grad): a fresh array of this call
+                gb = w.em.name("gb")
+                em.emit(f"{gb} = empty({tuple(bias.shape)!r}, {em.bind(bias.dtype, 'DT')})")
+        em.emit(f"if {ce}:")
+        em.indent += 1
+        em.emit(f"exp({s}, out={sm})")
+        if bias is not None:
+            em.emit(f"{w.kname}.ce_grad_colsum({sm}, {t}, {scale}, {b}, {gb})")
+        elif kernel:
+            em.emit(f"{w.kname}.ce_grad({sm}, {t}, {scale}, {b})")
+        else:
+            oh = em.buffer((m, c), np.bool_, "OH")
+            cls = em.bind(np.arange(c, dtype=tv.dtype), "CL")
+            em.emit(f"equal({t}[:, None], {cls}, out={oh})")
+            em.emit(f"subtract({sm}, {oh}, out={g64}, dtype={f64})")
+            em.emit(f"multiply({g64}, {scale}, out={b}, dtype={f64}, casting='same_kind')")
+        em.indent -= 1
+        em.emit("else:")
+        em.indent += 1
+        gf = em.bind(em.ns[g64].reshape(-1), "GF")
+        em.emit(f"exp({s}, out={sm})")
+        em.emit(f"multiply({sm}, {wy}[:, None], out={g64})")
+        em.emit(f"{gf}[{idx}] -= {wy}")
+        em.emit(f"multiply({g64}, ({g} / {d}) if {d} != 0 else 0, out={b}, dtype={f64}, "
+                "casting='same_kind')")
+        if bias is not None:
+            em.emit(f"add.reduce({b}, 0, None, {gb})")
+            w.colsum[gz] = gb
+        em.indent -= 1
 
 
 _TABLE = {nn_layers.Linear: Linear(), ops.Relu: Relu(), ops.Reshape: Reshape(),

@@ -97,17 +97,39 @@ def _rmsprop(em, opt, scratch, grp):
         for i in range(len(opt.param_groups)))
     st = "ST"
     from ..optim._fused import compiled, flat_views
+    from .fused import kernels
     fv, ck = em.bind(flat_views, "FV"), em.bind(compiled, "CK")
+    kern = kernels()
+    kf = None if kern is None else em.bind(kern, "KF")
+    # the group's numbers in each dtype its 1-D/2-D parameters have (for the one-pass kernel)
+    dts = [sorted({p.data.dtype.str for p in g["params"] if _one_pass(kern, p.data)})
+           for g in opt.param_groups]
 
     def prelude(i):
         G = f"{grp}[{i}]"
         em.emit(f"lr, alpha, eps = {G}['lr'], {G}['alpha'], {G}['eps']")
+        for d in dts[i]:  # cast as the eager step casts them, again only when one changed
+            c = em.bind(np.dtype(d).type, "C")
+            h = em.bind([None] * 4, "HP")  # [lr, alpha, eps, their casts] of the last step
+            em.emit(f"if {h}[0] is not lr or {h}[1] is not alpha or {h}[2] is not eps: "
+                    f"{h}[:] = lr, alpha, eps, ({c}(alpha), {c}(1 - alpha), {c}(eps), {c}(-lr))")
+            em.emit(f"k{d[1:]} = {h}[3]")
 
     def body(i, P, pa):
         b = scratch(pa, 1)
         em.emit(f"st = {st}[{P}]")
         em.emit("st['step'] += 1")
         em.emit("sq = st['square_avg']")
+        kernel = _one_pass(kern, pa)
+        if kernel:
+            # one pass of the same float operations (ember.graph._numba_fused.rmsprop1/2): the
+            # same bits as the eager step's passes or its compiled flat update, for any size
+            dt, sh = em.bind(pa.dtype, "DT"), repr(tuple(pa.shape))
+            em.emit(f"if ga.__class__ is nd and sq.__class__ is nd and ga.dtype is {dt} and "
+                    f"sq.dtype is {dt} and ga.shape == {sh} and sq.shape == {sh}:")
+            em.emit(f"    {kf}.rmsprop{pa.ndim}(pa, ga, sq, *k{pa.dtype.str[1:]})")
+            em.emit("else:")
+            em.indent += 1
         # the eager step's one compiled pass when it would take it (same test, same floats)
         em.emit(f"fl = {fv}(pa, ga, sq)")
         em.emit("if fl is not None:")
@@ -122,7 +144,16 @@ def _rmsprop(em, opt, scratch, grp):
         em.emit(f"divide(ga, {b}, out={b})")
         _axpy(em, "-lr", b, "pa", b)
         em.indent -= 1
+        if kernel:
+            em.indent -= 1
     return guard, prelude, body
+
+
+def _one_pass(kern, pa) -> bool:
+    """Whether the one-pass kernel takes this parameter's update: numba there, a 1-D or 2-D
+    float32/float64 NumPy array."""
+    return kern is not None and pa.__class__ is np.ndarray and pa.ndim in (1, 2) and \
+        pa.dtype.char in "fd"
 
 
 def _adam(em, opt, scratch, grp):

@@ -112,12 +112,16 @@ def test_lowered_optimizer_steps_equal_the_eager_step_bit_for_bit(name):
             _same(v, sj[k][key])
 
 
-def test_lowered_rmsprop_takes_the_compiled_update_when_eager_does(monkeypatch):
+@pytest.mark.parametrize("graph_kernels", [False, True])
+def test_lowered_rmsprop_takes_the_compiled_update_when_eager_does(monkeypatch, graph_kernels):
     """A layer above the size threshold: eager RMSprop runs the one-pass numba update, so the
-    lowered step must call it too (same bits as eager), and the small bias keeps the passes."""
+    lowered step must give its bits. Without the jit's own kernels it calls that same update
+    (the small bias keeps the passes); with them, every 1-D/2-D parameter takes the jit's
+    one-pass kernel, whose floats are those of both."""
     kernels = pytest.importorskip("ember.optim._numba_updates")
     from types import SimpleNamespace
 
+    from ember.graph import fused
     from ember.optim import _fused
     calls = []
 
@@ -126,6 +130,8 @@ def test_lowered_rmsprop_takes_the_compiled_update_when_eager_does(monkeypatch):
         kernels.rmsprop(w, *rest)
 
     monkeypatch.setattr(_fused, "_compiled", SimpleNamespace(rmsprop=counted))
+    if not graph_kernels:
+        monkeypatch.setattr(fused, "kernels", lambda: None)
 
     def run(jit):
         ember.manual_seed(0)
@@ -146,13 +152,19 @@ def test_lowered_rmsprop_takes_the_compiled_update_when_eager_does(monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             losses = [f(x, y).data for x, y in data]
-        return losses, [p.data.copy() for p in net.parameters()], opt
+        return losses, [p.data.copy() for p in net.parameters()], opt, f
 
-    le, pe, oe = run(False)
+    le, pe, oe, _ = run(False)
     assert calls == [160 * 64] * 4  # eager: the compiled pass for the big weight only
     del calls[:]
-    lj, pj, oj = run(True)
-    assert calls == [160 * 64] * 4  # the traced step, then three generated replays
+    lj, pj, oj, f = run(True)
+    src = _lowered_source(f)
+    if graph_kernels:
+        assert calls == [160 * 64]  # the traced (eager) step; the replays run the jit's kernel
+        assert src.count(".rmsprop2(") == 2 and src.count(".rmsprop1(") == 2
+    else:
+        assert calls == [160 * 64] * 4  # the traced step, then three generated replays
+        assert ".rmsprop1(" not in src and ".rmsprop2(" not in src
     for a, b in zip(le + pe, lj + pj):
         _same(a, b)
     se, sj = oe.state_dict()["state"], oj.state_dict()["state"]
