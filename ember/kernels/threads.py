@@ -104,7 +104,8 @@ def blas_threads() -> int:
 def gemm_width() -> int:
     """Threads a batch-parallel pass uses: ``EMBER_CONV_THREADS`` if set, else the BLAS's own
     thread count (the budget it was given; 1 turns the split off). Needs threadpoolctl to pin
-    the BLAS meanwhile: 1 without it, and inside the kernel pools' threads."""
+    the BLAS meanwhile: 1 without it, and 1 outside the main thread, where OpenBLAS (0.3.31)
+    takes a lower thread count but ignores raising it again, so the pin could not be undone."""
     env = os.environ.get("EMBER_CONV_THREADS")
     if env:
         try:
@@ -114,14 +115,14 @@ def gemm_width() -> int:
     else:
         k = blas_threads()
     if k > 1 and (not _blas_controller() or
-                  threading.current_thread().name.startswith("ember-kernel")):
+                  threading.current_thread() is not threading.main_thread()):
         return 1
     return max(1, k)
 
 
 def _pin(on):
-    # reference-counted across threads, so concurrent passes restore the user's setting only
-    # when the last one ends (never a count another pass had pinned)
+    # reference-counted, so a nested pass restores the user's setting only when the outermost
+    # one ends (never the pinned count)
     global _pinned, _restore
     with _lock:
         if on:

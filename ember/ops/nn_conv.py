@@ -378,6 +378,11 @@ class MaxPool2d(Function):
             # (a zero gradient times a non-finite g would be NaN: gradients are finite here)
             if ctx.cl:
                 gh = g.transpose(0, 2, 3, 1)
+                if not gh.flags.c_contiguous and xp is np:
+                    # an NCHW gradient (e.g. from a Flatten) of a channels-last input: one
+                    # transposing copy, then the contiguous pass: 0.65 vs 3.25 ms with numba
+                    # for the seed CNN's second pool (the kernel on the strided view is slow)
+                    gh = np.ascontiguousarray(gh)
             else:
                 gh = g.reshape(n * c, ho, wo, 1)
             gxh = ctx.kern.maxpool_tiled_backward(xp, gh, ctx.state, kh, kw, ctx.xh_shape)

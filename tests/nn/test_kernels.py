@@ -374,3 +374,42 @@ def test_conv_threads_setting_is_checked(monkeypatch):
     monkeypatch.setenv("EMBER_CONV_THREADS", "two")
     with pytest.raises(ValueError, match="EMBER_CONV_THREADS"):
         threads.gemm_width()
+
+
+def test_conv_threads_default_to_the_blas_threads(monkeypatch):
+    """Without EMBER_CONV_THREADS a pass uses as many threads as the BLAS was given."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember.kernels import threads
+    monkeypatch.delenv("EMBER_CONV_THREADS", raising=False)
+    for k in (1, 2, 3):
+        with threadpoolctl.threadpool_limits(limits=k, user_api="blas"):
+            assert threads.blas_threads() == k
+            assert threads.gemm_width() == k
+
+
+def test_conv_threads_only_from_the_main_thread():
+    """Other threads get width 1: OpenBLAS takes a lower thread count from any thread but
+    ignores raising it outside the main thread, so a pin made there could not be undone. A
+    nested pass keeps the BLAS pinned until the outer one ends, then restores the setting."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threading
+    from ember.kernels import threads
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        assert threads.gemm_width() == 2
+        widths = []
+        t = threading.Thread(target=lambda: widths.append(threads.gemm_width()))
+        t.start()
+        t.join(30)
+        assert widths == [1]
+        seen = []
+
+        def inner(i):
+            seen.append((threads._blas.num_threads, threads.blas_threads()))
+
+        def outer(i):
+            if i == 0:
+                threads.run_parts(inner, 2, 2)
+            seen.append((threads._blas.num_threads, threads.blas_threads()))
+        threads.run_parts(outer, 2, 2)
+        assert len(seen) == 4 and set(seen) == {(1, 2)}  # pinned; the user's 2 is reported
+        assert threads._blas.num_threads == 2 and threads._pinned == 0
