@@ -20,8 +20,9 @@ def categorical_crossentropy(y_pred, y_true):
     """mean over samples of -sum_c y_c log p_c (p clipped to [1e-7, 1 - 1e-7])."""
     _check_one_hot(y_pred, y_true)
     if isinstance(y_pred, Tensor) and isinstance(y_true, Tensor) and \
-            y_pred.dtype == y_true.dtype and y_pred.dtype.kind == "f":
-        # one fused node, the same floats as the chain below (which handles mixed dtypes)
+            y_pred.dtype == y_true.dtype and y_pred.dtype.char in "fd":
+        # one fused node, the same floats as the chain below (which handles mixed and low
+        # precision dtypes, as autocast runs the chain's log in float32)
         from ..ops.nn_loss import ClippedCategoricalCrossEntropy
         return ClippedCategoricalCrossEntropy.apply(y_pred, y_true, eps=_EPS)
     logp = y_pred.clip(_EPS, 1 - _EPS).log()

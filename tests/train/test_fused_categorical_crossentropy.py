@@ -50,6 +50,9 @@ def test_fused_node_is_used_and_mixed_dtypes_take_the_chain():
     mixed = losses.categorical_crossentropy(p, ember.tensor(np.eye(3, dtype=np.int64)[:2]))
     assert type(mixed._ctx).__name__ == "Neg"
     assert np.allclose(mixed.data, fused.data)
+    half = ember.tensor(np.full((2, 3), 1 / 3, np.float16), requires_grad=True)
+    low = losses.categorical_crossentropy(half, ember.tensor(np.eye(3, dtype=np.float16)[:2]))
+    assert type(low._ctx).__name__ == "Neg"  # the chain, whose log autocast runs in float32
 
 
 def test_gradcheck():
