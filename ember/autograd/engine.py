@@ -7,7 +7,7 @@ its all-reduce in them): ``register_post_accumulate_grad_hook(leaf, hook)`` runs
 right after a leaf's ``.grad`` received this backward's gradient, and ``queue_callback(fn)``
 (called during a backward, e.g. from such a hook) runs ``fn()`` once when the walk is done.
 """
-import threading
+from _thread import _local  # threading.local (threading.py itself is not needed)
 from operator import attrgetter
 
 import numpy as np
@@ -24,7 +24,7 @@ _FREED = ("Trying to backward through the graph a second time (its saved values 
 _post_hooks = {}          # id(leaf) -> [hook(leaf)], run after the leaf's .grad is updated
 
 
-class _Running(threading.local):
+class _Running(_local):
     def __init__(self):
         self.queues = []  # per running backward of this thread (nested: innermost last): fns
 

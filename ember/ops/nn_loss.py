@@ -182,8 +182,8 @@ def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
     ctx.denom = denom = z.dtype.type(m)
     if reduction == "none":
         return -picked
-    if rows is None:  # one term: the sum is itself, the mean itself / 1, exactly
-        return np.asarray(-picked[0], z.dtype)
+    if rows is None:  # one term: the sum is 0 + it (+0.0 for -0.0), the mean that / 1
+        return np.asarray(-(picked[0] + 0.0), z.dtype)
     total = -_add_reduce(picked, None)
     if reduction == "sum":
         return np.asarray(total, z.dtype)
