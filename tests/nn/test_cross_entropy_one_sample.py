@@ -70,3 +70,18 @@ def test_linear_one_row_bias_gradient_is_the_column_sum():
     assert lin.bias.grad.data.tobytes() == g.sum(axis=0).tobytes()  # +0.0 for the -0.0 entry
     with pytest.raises(ValueError, match=r"Linear\(in_features=3.*input has 2 features"):
         lin(ember.tensor(np.zeros((1, 2), np.float32)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes", [2, 64, 65])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_one_random_sample_matches_the_general_path(dtype, classes, reduction):
+    rng = np.random.default_rng(classes)
+    for _ in range(5):
+        z = (rng.standard_normal((1, classes)) * 5).astype(dtype)
+        y = rng.integers(0, classes, 1)
+        fast = _run(z, y, reduction=reduction)
+        general = _run(z, y, reduction=reduction, weight=ember.tensor(np.ones(classes, dtype)))
+        assert fast[0].dtype == general[0].dtype
+        assert np.array_equal(fast[0], general[0], equal_nan=True)
+        _same(fast[1], general[1])
