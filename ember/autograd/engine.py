@@ -188,19 +188,22 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
 def _run(roots, root_grads, retain_graph, capture):
     nodes, leaves = _collect(roots)
     grads = {}  # id -> gradient so far, of the nodes not walked yet
+    leaf_root = False
     for r, g in zip(roots, root_grads):
         k = id(r)
         if r._ctx is None:  # root gradients are the caller's: a leaf keeps a copy (shared)
             e = leaves[k]
             e[2], e[3] = (g, True) if e[2] is None else (e[2] + g, False)
+            leaf_root = True
         else:
             grads[k] = grads[k] + g if k in grads else g
     captured = None
     if capture is not None:
         captured = {id(t): None for t in capture}
-    for e in leaves.values():
-        if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
-            _leaf_done(e, captured)
+    if leaf_root:
+        for e in list(leaves.values()):
+            if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
+                _leaf_done(e, captured)
     take = grads.pop
 
     for t in nodes:
