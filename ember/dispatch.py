@@ -23,7 +23,7 @@ off, so ``op.apply`` inside it goes to the modes below it (as PyTorch's TorchDis
 With no mode active the eager path pays one test of a module global.
 """
 import itertools
-import threading
+from _thread import _local, allocate_lock  # threading.local and Lock, without threading.py
 
 import numpy as np
 
@@ -40,14 +40,14 @@ _ndarray = np.ndarray
 _SCALARS = (np.generic, int, float, complex)  # host numbers (operators on two Python numbers)
 
 
-class _ModeStack(threading.local):
+class _ModeStack(_local):
     def __init__(self):
         self.stack = []
 
 
 _tls = _ModeStack()
 _active = 0  # modes entered in all threads: the eager fast path tests only this
-_lock = threading.Lock()
+_lock = allocate_lock()
 _next_seq = itertools.count().__next__  # creation order of recorded nodes: backward's order
 _NEED1 = (True,)
 

@@ -5,8 +5,15 @@ augmentation are repeatable run to run.
 """
 import numpy as np
 
-_generator = np.random.default_rng()
+_generator = None  # made on first use: numpy.random costs `import ember` ~10 ms (a third)
 _seed = None
+
+
+def _unseeded():
+    global _generator
+    if _generator is None:
+        _generator = np.random.default_rng()
+    return _generator
 
 
 def manual_seed(seed):
@@ -28,13 +35,13 @@ def initial_seed():
 def get_generator():
     """The np.random.Generator ember draws from; always call this, never cache the result,
     because manual_seed replaces it."""
-    return _generator
+    return _generator if _generator is not None else _unseeded()
 
 
 def fork_generator():
     """A new independent Generator seeded from the global one (for background workers),
     so worker streams are repeatable under manual_seed without sharing state across threads."""
-    return np.random.default_rng(_generator.integers(0, 2**63 - 1))
+    return np.random.default_rng(get_generator().integers(0, 2**63 - 1))
 
 
 _M64 = (1 << 64) - 1
@@ -44,7 +51,7 @@ def get_state():
     """The global generator's state as an explicit array (uint64, 6 values: PCG64's 128-bit
     state and increment, and its buffered 32-bit draw) - what random primitives take as an
     input and give back updated, so a replayed graph draws new numbers."""
-    st = _generator.bit_generator.state
+    st = get_generator().bit_generator.state
     if st["bit_generator"] != "PCG64":
         raise TypeError(f"ember.random: the generator is {st['bit_generator']}, expected PCG64")
     s, inc = st["state"]["state"], st["state"]["inc"]
@@ -55,7 +62,7 @@ def get_state():
 def set_state(state):
     """Make the global generator continue from ``state`` (an array from :func:`get_state` or
     from a random primitive's output)."""
-    _generator.bit_generator.state = state_dict(state)
+    get_generator().bit_generator.state = state_dict(state)
 
 
 def state_dict(state):

@@ -1,6 +1,6 @@
 """Mixed precision: ``ember.autocast`` (low-precision matmul/conv/linear, float32 reductions
 and losses) and ``ember.amp.GradScaler`` (loss scaling that skips steps with inf/NaN grads)."""
-from .grad_scaler import GradScaler
+from .._lazy import lazy as _lazy
 
 
 def autocast(device_type: str = "cpu", dtype=None, enabled: bool = True, cache_enabled=None):
@@ -12,3 +12,6 @@ def autocast(device_type: str = "cpu", dtype=None, enabled: bool = True, cache_e
 
 
 __all__ = ["GradScaler", "autocast"]
+
+# GradScaler loads on first use (kept out of `import ember`)
+__getattr__, __dir__ = _lazy(__name__, globals(), {"GradScaler": ".grad_scaler:GradScaler"})

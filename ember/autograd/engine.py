@@ -7,7 +7,7 @@ its all-reduce in them): ``register_post_accumulate_grad_hook(leaf, hook)`` runs
 right after a leaf's ``.grad`` received this backward's gradient, and ``queue_callback(fn)``
 (called during a backward, e.g. from such a hook) runs ``fn()`` once when the walk is done.
 """
-import threading
+from _thread import _local  # threading.local (threading.py itself is not needed)
 from operator import attrgetter
 
 import numpy as np
@@ -24,7 +24,7 @@ _FREED = ("Trying to backward through the graph a second time (its saved values 
 _post_hooks = {}          # id(leaf) -> [hook(leaf)], run after the leaf's .grad is updated
 
 
-class _Running(threading.local):
+class _Running(_local):
     def __init__(self):
         self.queues = []  # per running backward of this thread (nested: innermost last): fns
 
@@ -188,19 +188,22 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
 def _run(roots, root_grads, retain_graph, capture):
     nodes, leaves = _collect(roots)
     grads = {}  # id -> gradient so far, of the nodes not walked yet
+    leaf_root = False
     for r, g in zip(roots, root_grads):
         k = id(r)
         if r._ctx is None:  # root gradients are the caller's: a leaf keeps a copy (shared)
             e = leaves[k]
             e[2], e[3] = (g, True) if e[2] is None else (e[2] + g, False)
+            leaf_root = True
         else:
             grads[k] = grads[k] + g if k in grads else g
     captured = None
     if capture is not None:
         captured = {id(t): None for t in capture}
-    for e in leaves.values():
-        if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
-            _leaf_done(e, captured)
+    if leaf_root:
+        for e in list(leaves.values()):
+            if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
+                _leaf_done(e, captured)
     take = grads.pop
 
     for t in nodes:

@@ -5,7 +5,7 @@ A Module holds Parameters, buffers (non-learnable state such as BatchNorm's runn
 sub-modules, registered by plain attribute assignment. ``model(x)`` runs forward pre-hooks,
 ``forward``, then forward hooks (how the training doctor and ``ember.summary`` watch layers).
 """
-import threading
+from _thread import _local  # threading.local (threading.py itself is not needed)
 from collections import OrderedDict
 
 import numpy as np
@@ -25,7 +25,7 @@ def _convert(a, dev, dtype):
     return a
 
 
-class _Running(threading.local):
+class _Running(_local):
     def __init__(self):
         self.stack = []
 

@@ -36,7 +36,8 @@ class Function:
       state) is a positional input; attributes are static (axes, strides, eps), so a recorded
       call can be replayed with new inputs.
     * ``backward`` reads only what ``forward`` saved on ``ctx`` and ``ctx.needs``; never the
-      recorded tensors (``ctx.parents`` is the engine's), so it runs without a Tensor.
+      recorded tensors (``ctx.parents``, ``ctx.seq``, the creation number backward walks by,
+      and ``ctx.vchecks`` are the engine's), so it runs without a Tensor.
       It returns one gradient per input (None where no gradient is needed), already reduced
       to that input's shape. ``forward`` must not rely on ``ctx.needs`` (eager mode sets it
       after forward, once it knows the node is recorded).

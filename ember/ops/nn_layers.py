@@ -4,8 +4,21 @@ batch normalisation and layer normalisation.
 Each replaces a chain of 3-10 small ops whose Python overhead and temporaries dominate on small
 and medium tensors.
 """
+import numpy as np
+
 from ..backend import get_array_module
 from .function import Function
+
+
+_ZEROS = {}  # dtype -> read-only 0-d zero
+
+
+def _zero(dtype):
+    z = _ZEROS.get(dtype)
+    if z is None:
+        z = _ZEROS[dtype] = np.zeros((), dtype)
+        z.flags.writeable = False
+    return z
 
 
 class Linear(Function):
@@ -34,8 +47,12 @@ class Linear(Function):
         if ctx.needs[1]:
             gw = g2.T @ (x if flat else x.reshape(-1, x.shape[-1]))
         if ctx.has_b and ctx.needs[2]:
-            # one row (batch 1): the sum is 0 + that row (0 + -0.0 = +0.0), one cheap pass
-            gb = g2[0] + g2.dtype.type(0) if g2.shape[0] == 1 else g2.sum(axis=0)
+            if g2.shape[0] == 1 and g2.__class__ is np.ndarray:
+                # one row (batch 1): the sum is 0 + that row (0 + -0.0 = +0.0), one cheap
+                # pass (a 0-d zero: NumPy takes a scalar operand slowly)
+                gb = g2[0] + _zero(g2.dtype)
+            else:
+                gb = g2.sum(axis=0)
         return gx, gw, gb
 
 

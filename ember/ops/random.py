@@ -4,14 +4,14 @@ The state (an array, see ``ember.random.get_state``) is an input and the advance
 output, so the primitive has no hidden state: a recorded graph replayed with the new state
 draws new numbers, and eager calls draw exactly what ``ember.random``'s generator would.
 """
-import threading
+from _thread import _local  # threading.local (threading.py itself is not needed)
 
 import numpy as np
 
 from .. import random as _random
 from .function import Function
 
-_scratch = threading.local()
+_scratch = _local()
 
 
 def _generator(state):
