@@ -1,9 +1,10 @@
 """Reverse-mode differentiation of a graph into more graph.
 
-``gradients(ys, xs)`` walks the nodes between ``xs`` and ``ys`` in reverse creation order and,
-for each primitive call on the way, adds a ``grad`` node that runs that primitive's own
-``backward`` rule (from ``ember/ops``) with the context its ``forward`` filled in the same run.
-Contributions to one Value are summed with ``Add`` nodes. The results are ordinary Values: fetch
+``gradients(ys, xs)`` walks the nodes between ``xs`` and ``ys`` in the order the eager engine
+walks their tensors (reverse depth-first post-order from ``ys``) and, for each primitive call on
+the way, adds a ``grad`` node that runs that primitive's own ``backward`` rule (from
+``ember/ops``) with the context its ``forward`` filled in the same run. Contributions to one
+Value are summed with ``Add`` nodes in the engine's order, so a jitted step has eager's bits. The results are ordinary Values: fetch
 them, combine them, assign with them.
 """
 from __future__ import annotations
