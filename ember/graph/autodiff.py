@@ -4,8 +4,8 @@
 walks their tensors (reverse depth-first post-order from ``ys``) and, for each primitive call on
 the way, adds a ``grad`` node that runs that primitive's own ``backward`` rule (from
 ``ember/ops``) with the context its ``forward`` filled in the same run. Contributions to one
-Value are summed with ``Add`` nodes in the engine's order, so a jitted step has eager's bits. The results are ordinary Values: fetch
-them, combine them, assign with them.
+Value are summed with ``Add`` nodes in the engine's order, so a jitted step has eager's bits.
+The results are ordinary Values: fetch them, combine them, assign with them.
 """
 from __future__ import annotations
 
