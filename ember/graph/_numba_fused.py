@@ -262,3 +262,62 @@ def rmsprop2(w, g, s, alpha, one_m_alpha, eps, neg_lr):  # pragma: no cover - co
             t = gi / t
             t = t * neg_lr
             w[i, j] = w[i, j] + t
+
+
+# ---- Adam (no weight decay, amsgrad or maximize) and plain SGD: the eager passes' floats ----
+# Adam: m = m b1 + g (1 - b1); v = v b2 + (g g)(1 - b2); w += (m / (sqrt(v) + eps_c)) step,
+# with eps_c = eps sqrt(1 - b2^t) and step = -lr sqrt(1 - b2^t) / (1 - b1^t) (ember.optim.adam).
+# SGD: w += g (-lr).
+
+@_jit
+def adam1(w, g, m, v, b1, omb1, b2, omb2, eps_c, step):  # pragma: no cover - compiled
+    for i in range(w.shape[0]):
+        gi = g[i]
+        mi = m[i] * b1
+        t = gi * omb1
+        mi = mi + t
+        m[i] = mi
+        t = gi * gi
+        vi = v[i] * b2
+        t = t * omb2
+        vi = vi + t
+        v[i] = vi
+        t = np.sqrt(vi)
+        t = t + eps_c
+        t = mi / t
+        t = t * step
+        w[i] = w[i] + t
+
+
+@_jit
+def adam2(w, g, m, v, b1, omb1, b2, omb2, eps_c, step):  # pragma: no cover - compiled
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            gi = g[i, j]
+            mi = m[i, j] * b1
+            t = gi * omb1
+            mi = mi + t
+            m[i, j] = mi
+            t = gi * gi
+            vi = v[i, j] * b2
+            t = t * omb2
+            vi = vi + t
+            v[i, j] = vi
+            t = np.sqrt(vi)
+            t = t + eps_c
+            t = mi / t
+            t = t * step
+            w[i, j] = w[i, j] + t
+
+
+@_jit
+def sgd1(w, g, neg_lr):  # pragma: no cover - compiled
+    for i in range(w.shape[0]):
+        w[i] = w[i] + g[i] * neg_lr
+
+
+@_jit
+def sgd2(w, g, neg_lr):  # pragma: no cover - compiled
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            w[i, j] = w[i, j] + g[i, j] * neg_lr

@@ -60,6 +60,10 @@ def _sgd(em, opt, scratch, grp):
         f"{grp}[{i}]['weight_decay'] == 0 and not {grp}[{i}]['maximize']"
         for i, (m, n) in enumerate(shape_of))
 
+    from .fused import kernels
+    kern = kernels()
+    kf = None if kern is None else em.bind(kern, "KF")
+
     def prelude(i):
         em.emit(f"lr = {grp}[{i}]['lr']")
 
@@ -67,6 +71,14 @@ def _sgd(em, opt, scratch, grp):
         G = f"{grp}[{i}]"
         b = scratch(pa, 1)
         if not mom[i]:
+            if _one_pass(kern, pa):  # w += g (-lr) in one pass (the same two roundings)
+                em.emit(f"if {_fits_kernel(em, pa, ('ga',))}: "
+                        f"{kf}.sgd{pa.ndim}(pa, ga, {em.bind(pa.dtype.type, 'C')}(-lr))")
+                em.emit("else:")
+                em.indent += 1
+                _axpy(em, "-lr", "ga", "pa", b)
+                em.indent -= 1
+                return
             _axpy(em, "-lr", "ga", "pa", b)
             return
         st = "ST"
@@ -124,9 +136,7 @@ def _rmsprop(em, opt, scratch, grp):
         if kernel:
             # one pass of the same float operations (ember.graph._numba_fused.rmsprop1/2): the
             # same bits as the eager step's passes or its compiled flat update, for any size
-            dt, sh = em.bind(pa.dtype, "DT"), repr(tuple(pa.shape))
-            em.emit(f"if ga.__class__ is nd and sq.__class__ is nd and ga.dtype is {dt} and "
-                    f"sq.dtype is {dt} and ga.shape == {sh} and sq.shape == {sh}:")
+            em.emit(f"if {_fits_kernel(em, pa, ('ga', 'sq'))}:")
             em.emit(f"    {kf}.rmsprop{pa.ndim}(pa, ga, sq, *k{pa.dtype.str[1:]})")
             em.emit("else:")
             em.indent += 1
@@ -147,6 +157,14 @@ def _rmsprop(em, opt, scratch, grp):
         if kernel:
             em.indent -= 1
     return guard, prelude, body
+
+
+def _fits_kernel(em, pa, names) -> str:
+    """The per-call test that the arrays ``names`` are NumPy arrays of ``pa``'s dtype and shape
+    (the one-pass kernels index them by ``pa``'s shape; anything else takes the passes)."""
+    dt, sh = em.bind(pa.dtype, "DT"), repr(tuple(pa.shape))
+    return " and ".join(f"{a}.__class__ is nd and {a}.dtype is {dt} and {a}.shape == {sh}"
+                        for a in names)
 
 
 def _one_pass(kern, pa) -> bool:
@@ -184,7 +202,28 @@ def _adam(em, opt, scratch, grp):
         em.emit(f"add({b}, eps * bc2_sqrt, out={b})")
         em.emit(f"divide(m, {b}, out={b})")
         _axpy(em, "(-lr / bc1 * bc2_sqrt)", b, "pa", b)
-    return guard, prelude, body
+
+    def kernel_body(i, P, pa):
+        """One pass (``ember.graph._numba_fused.adam1/2``), the passes above as the fallback."""
+        em.emit(f"st = {st}[{P}]")
+        em.emit("st['step'] = t = st['step'] + 1")
+        em.emit("m, v = st['exp_avg'], st['exp_avg_sq']")
+        em.emit(f"if {_fits_kernel(em, pa, ('ga', 'm', 'v'))}:")
+        c = em.bind(pa.dtype.type, "C")
+        em.emit("    bc2_sqrt = msqrt(1 - b2 ** t)")
+        em.emit(f"    {kf}.adam{pa.ndim}(pa, ga, m, v, {c}(b1), {c}(1 - b1), {c}(b2), "
+                f"{c}(1 - b2), {c}(eps * bc2_sqrt), {c}(-lr / (1 - b1 ** t) * bc2_sqrt))")
+        em.emit("else:")
+        em.indent += 1
+        em.emit("st['step'] = t = t - 1")  # the passes count the step themselves
+        body(i, P, pa)
+        em.indent -= 1
+
+    from .fused import kernels
+    kern = kernels()
+    kf = None if kern is None else em.bind(kern, "KF")
+    return guard, prelude, (lambda i, P, pa: kernel_body(i, P, pa) if _one_pass(kern, pa)
+                            else body(i, P, pa))
 
 
 def _rules():
