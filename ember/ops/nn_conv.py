@@ -13,7 +13,8 @@ whole images (``COLS_CHUNK``), kept for backward when the batch's fit ``KEEP_COL
 rebuilt there chunk by chunk. With a multi-threaded BLAS (and threadpoolctl) the chunks are
 split over that many threads, each running its own copies and single-threaded GEMMs
 (``ember.kernels.threads.run_parts``; ``EMBER_CONV_THREADS`` overrides the width), so the
-memory-bound passes around the GEMMs use every core as well. Grouped convolutions keep a batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
+memory-bound passes around the GEMMs use every core as well. Grouped convolutions keep a
+batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
 
 Max pooling with tiling windows (kernel == stride, no padding) runs on the same channels-last
 view (one pass in numba; a running max in NumPy) and records the winner of each window, so
