@@ -138,6 +138,11 @@ def input_grad(xp, gm, wk, shape, ho, wo, kh, kw, stride, dilation, padding):
     return gx
 
 
+#: whether pooling wants an NCHW input copied to channels-last first: yes, the loops run
+#: the channels innermost, so (N C, H, W, 1) planes are slow
+POOL_CHANNELS_LAST = True
+
+
 def maxpool_tiled(xp, xh, kh, kw):
     n, h, w, c = xh.shape
     out = np.empty((n, h // kh, w // kw, c), xh.dtype)
