@@ -73,6 +73,11 @@ def input_grad(xp, gm, wk, shape, ho, wo, kh, kw, stride, dilation, padding):
     return gpad[:, pt:pt + h, pl:pl + w]
 
 
+#: whether pooling wants an NCHW input copied to channels-last first: no, (N C, H, W, 1)
+#: planes pool as fast as a channels-last copy does (5.6 vs 5.7 ms, 100x32x28x28)
+POOL_CHANNELS_LAST = False
+
+
 def _running_max(xp, views, best, idx):
     """best = elementwise max of same-shaped views; idx = which won first (strict '>'): a bool
     array for two views, uint8 positions for more, None for one."""
@@ -155,3 +160,9 @@ def maxpool_tiled_backward(xp, gh, state, kh, kw, shape):
     else:
         run(0, n)
     return gx
+
+
+def relu_backward(xp, g, out):
+    """Gradient of ReLU from its saved output: g * (out > 0), in g's layout. (A bool mask, then
+    the product: two passes; the numba kernel makes one.)"""
+    return xp.multiply(g, out > 0, dtype=g.dtype)

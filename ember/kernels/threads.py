@@ -86,6 +86,8 @@ def _blas_controller():
         try:
             from threadpoolctl import ThreadpoolController
             libs = ThreadpoolController().select(user_api="blas").lib_controllers
+            if len(libs) > 1:  # e.g. another package's BLAS loaded too: NumPy's is the one
+                libs = [lib for lib in libs if "numpy" in str(lib.filepath)]
             _blas = libs[0] if len(libs) == 1 else False
         except Exception:  # threadpoolctl missing or unable to see the BLAS
             _blas = False

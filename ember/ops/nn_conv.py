@@ -13,7 +13,8 @@ whole images (``COLS_CHUNK``), kept for backward when the batch's fit ``KEEP_COL
 rebuilt there chunk by chunk. With a multi-threaded BLAS (and threadpoolctl) the chunks are
 split over that many threads, each running its own copies and single-threaded GEMMs
 (``ember.kernels.threads.run_parts``; ``EMBER_CONV_THREADS`` overrides the width), so the
-memory-bound passes around the GEMMs use every core as well. Grouped convolutions keep a batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
+memory-bound passes around the GEMMs use every core as well. Grouped convolutions keep a
+batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
 
 Max pooling with tiling windows (kernel == stride, no padding) runs on the same channels-last
 view (one pass in numba; a running max in NumPy) and records the winner of each window, so
@@ -352,6 +353,10 @@ class MaxPool2d(Function):
             # windows tile the image: one pass over the channels-last view (see _channels_last)
             xh, cl = _channels_last(x)
             ctx.kern = kern = kernels.impl(x)
+            if not cl and kern.POOL_CHANNELS_LAST:
+                # a plain NCHW array: one transposing copy beats pooling its planes as
+                # (N C, H, W, 1) with numba's channel-inner loop (3.4 vs 17.8 ms, 100x32x28x28)
+                xh, cl = x.transpose(0, 2, 3, 1).copy(), True
             oh, ctx.state = kern.maxpool_tiled(get_array_module(x), xh, kh, kw)
             ctx.cl, ctx.xh_shape = cl, xh.shape
             return _from_channels_last(oh, cl, (x.shape[0], x.shape[1], ho, wo))
