@@ -10,6 +10,8 @@ import os
 def kernels():
     """The numba kernel module, or None (numba missing, or ``EMBER_KERNELS=numpy``)."""
     want = os.environ.get("EMBER_KERNELS", "").strip().lower()
+    if want not in ("", "numpy", "numba"):
+        raise ValueError(f"EMBER_KERNELS={want!r}: choose one of ('numpy', 'numba')")
     if want == "numpy":
         return None
     try:

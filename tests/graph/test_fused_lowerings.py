@@ -277,3 +277,18 @@ def test_one_pass_optimizer_kernels_equal_the_eager_step(path, name, dtype):
     src = next(iter(runs[True][2]._compiled.values())).source
     kernel = {"sgd": ".sgd2(", "adam": ".adam2(", "rmsprop": ".rmsprop2("}[name]
     assert (kernel in src) == (path == "numba")
+
+
+def test_the_kernel_switch(monkeypatch):
+    monkeypatch.setenv("EMBER_KERNELS", "numpy")
+    assert fused.kernels() is None
+    monkeypatch.setenv("EMBER_KERNELS", "fortran")
+    with pytest.raises(ValueError, match="EMBER_KERNELS='fortran'"):
+        fused.kernels()
+    monkeypatch.delenv("EMBER_KERNELS")
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        assert fused.kernels() is None  # the NumPy calls, the default without numba
+    else:
+        assert fused.kernels().__name__ == "ember.graph._numba_fused"
