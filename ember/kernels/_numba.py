@@ -161,35 +161,3 @@ def maxpool_tiled_backward(xp, gh, idx, kh, kw, shape):
     gx = (np.zeros if crop else np.empty)(shape, gh.dtype)
     threads.split(_maxpool_backward, n, gx.size, gh, idx, gx, kh, kw)
     return gx
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-@_jit
-def _relu_backward(lo, hi, g, out, res):
-    for i in range(lo, hi):
-        # g * 0 rather than 0: the same NaN (inf * 0) and sign of zero as NumPy's g * False
-        res[i] = g[i] if out[i] > 0 else g[i] * 0
-
-
-def _dense_order(a):
-    """The axis order in which ``a``'s elements are contiguous (a C-contiguous transpose of
-    it), or None when it has gaps or broadcast axes."""
-    perm = tuple(sorted(range(a.ndim), key=lambda i: -a.strides[i]))
-    return perm if a.transpose(perm).flags.c_contiguous else None
-
-
-def relu_backward(xp, g, out):
-    """g * (out > 0) in one pass over g and out (the NumPy path makes a bool mask first:
-    1.32 vs 2.20 ms at 2.5M float32, the seed CNN's first ReLU). Both must share a dense layout
-    (e.g. both channels-last conv outputs); anything else goes to the NumPy kernel."""
-    perm = _dense_order(g) if g.shape == out.shape and g.dtype == out.dtype else None
-    if perm is None or g.dtype not in _FLOATS or out.transpose(perm).strides != \
-            g.transpose(perm).strides:
-        return _numpy.relu_backward(xp, g, out)
-    gt = g.transpose(perm)
-    res = np.empty(gt.shape, g.dtype)
-    threads.split(_relu_backward, g.size, g.size, gt.reshape(-1), out.transpose(perm).reshape(-1),
-                  res.reshape(-1))
-    return res.transpose(np.argsort(perm))

@@ -160,9 +160,3 @@ def maxpool_tiled_backward(xp, gh, state, kh, kw, shape):
     else:
         run(0, n)
     return gx
-
-
-def relu_backward(xp, g, out):
-    """Gradient of ReLU from its saved output: g * (out > 0), in g's layout. (A bool mask, then
-    the product: two passes; the numba kernel makes one.)"""
-    return xp.multiply(g, out > 0, dtype=g.dtype)

@@ -413,32 +413,3 @@ def test_conv_threads_only_from_the_main_thread():
         threads.run_parts(outer, 2, 2)
         assert len(seen) == 4 and set(seen) == {(1, 2)}  # pinned; the user's 2 is reported
         assert threads._blas.num_threads == 2 and threads._pinned == 0
-
-
-@pytest.mark.parametrize("layout", ["nchw", "channels_last", "mixed", "strided"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_backward_kernel(impl, layout, dtype):
-    """kernels.relu_backward(g, out) = g * (out > 0) exactly (NaN from an infinite g at a
-    clamped unit, the sign of zero), in g's layout, and equal to PyTorch's ReLU gradient."""
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((3, 4, 5, 6)).astype(dtype)
-    g = rng.standard_normal(x.shape).astype(dtype)
-    g.flat[:4] = [np.inf, -np.inf, np.nan, -1.0]
-    x.flat[:4] = [-1.0, 2.0, -3.0, -4.0]
-    out = np.maximum(x, 0)
-    if layout in ("channels_last", "mixed"):
-        g = _channels_last(g)
-        out = _channels_last(out) if layout == "channels_last" else out
-    elif layout == "strided":
-        g, out = g[:, :, ::2], out[:, :, ::2]
-    kern = K.impl(g)
-    with np.errstate(invalid="ignore"):  # inf * 0 on purpose
-        r = kern.relu_backward(np, g, out)
-        ref = np.multiply(g, out > 0, dtype=g.dtype)
-    np.testing.assert_array_equal(r, ref)
-    assert np.array_equal(np.signbit(r), np.signbit(ref))
-    assert r.dtype == g.dtype and r.strides == ref.strides
-    tx = torch.tensor(x[:, :, ::2] if layout == "strided" else x, requires_grad=True)
-    torch.relu(tx).backward(torch.tensor(np.ascontiguousarray(g)))
-    keep = np.isfinite(ref)
-    np.testing.assert_array_equal(r[keep], tx.grad.numpy()[keep])
