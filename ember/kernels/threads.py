@@ -8,10 +8,10 @@ machine, with OpenBLAS on 2 threads, the seed CNN step was faster without the sp
 interleaved A/B runs (e.g. 112 vs 138 ms): OpenBLAS's threads spin between the GEMMs, so
 the pool's second thread mostly waits for a core. ``EMBER_KERNEL_THREADS=2`` turns it on.
 """
+import _thread  # not threading: `import ember` must not load threading.py (tests/core/test_import_cost.py)
 import os
-import threading
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _pool = None
 #: below this many elements a pass runs on the calling thread (the hand-off costs ~20-50 us)
 MIN_SPLIT = 1 << 18
@@ -43,7 +43,7 @@ def _forget_pool():
     # a forked child has the executor object but none of its threads: a submit would wait
     # forever (DataLoader workers, multiprocessing), so the child starts a pool of its own
     global _pool, _gemm_pool, _lock, _pinned
-    _pool, _gemm_pool, _lock, _pinned = None, None, threading.Lock(), 0
+    _pool, _gemm_pool, _lock, _pinned = None, None, _thread.allocate_lock(), 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -55,6 +55,8 @@ def split(fn, n: int, size: int, *args) -> None:
     thread and the others on the pool when the pass touches at least ``MIN_SPLIT`` elements
     (``size``); a single call ``fn(0, n, *args)`` otherwise. Exceptions propagate."""
     k = width()
+    if k > 1:
+        import threading  # loaded by the first split pass, not by import ember
     if k <= 1 or n < 2 or size < MIN_SPLIT or threading.current_thread().name.startswith(
             "ember-kernel"):
         fn(0, n, *args)
@@ -116,6 +118,8 @@ def gemm_width() -> int:
             raise ValueError(f"EMBER_CONV_THREADS must be an integer, got {env!r}") from None
     else:
         k = blas_threads()
+    if k > 1:
+        import threading  # loaded by the first convolution, not by import ember
     if k > 1 and (not _blas_controller() or
                   threading.current_thread() is not threading.main_thread()):
         return 1
