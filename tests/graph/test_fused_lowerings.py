@@ -25,7 +25,8 @@ def path(request, monkeypatch):
     """Run the test with the numba kernels (skipped without numba) and with NumPy calls only."""
     if request.param == "numba":
         pytest.importorskip("ember.graph._numba_fused")
-        assert fused.kernels() is not None
+        if fused.kernels() is None:
+            pytest.skip("EMBER_KERNELS=numpy: the numba kernels are switched off")
     else:
         monkeypatch.setattr(fused, "kernels", lambda: None)
     return request.param
