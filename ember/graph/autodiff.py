@@ -1,7 +1,7 @@
 """Reverse-mode differentiation of a graph into more graph.
 
 ``gradients(ys, xs)`` walks the nodes between ``xs`` and ``ys`` in the order the eager engine
-walks their tensors (reverse depth-first post-order from ``ys``) and, for each primitive call on
+walks their tensors (newest first, by creation) and, for each primitive call on
 the way, adds a ``grad`` node that runs that primitive's own ``backward`` rule (from
 ``ember/ops``) with the context its ``forward`` filled in the same run. Contributions to one
 Value are summed with ``Add`` nodes in the engine's order, so a jitted step has eager's bits.
@@ -46,7 +46,7 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients") -> list:
         for i, y in enumerate(ys):
             g = grad_ys[i] if grad_ys is not None and grad_ys[i] is not None else ones_like(y)
             grads.setdefault(y, []).append(as_value(g, y.dtype, graph))
-        for node in _engine_order([y.node for y in ys], live):
+        for node in _engine_order(graph, live):
             if node.kind != "fn" or not getattr(node.op, "differentiable", True):
                 continue
             out = node.outputs[0]
@@ -69,32 +69,13 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients") -> list:
     return result[0] if single else result
 
 
-def _engine_order(roots, live) -> list:
-    """The live nodes in the order the eager engine takes their tensors (the reverse of its
-    depth-first post-order from the roots, parents pushed in input order): a Value's gradient
-    contributions are then summed in eager's order, so a value read by several ops gets eager's
-    bits (a + b + c rounds differently from b + c + a)."""
-    def parents(n):
-        if n.kind != "fn" or not getattr(n.op, "differentiable", True):
-            return ()
-        return [v.node for v in n.inputs if v.node in live and _float(v)]
-
-    order, seen = [], set()
-    stack = [(r, False) for r in roots if r in live]
-    while stack:
-        n, done = stack.pop()
-        if done:
-            order.append(n)
-            continue
-        if n in seen:
-            continue
-        seen.add(n)
-        stack.append((n, True))
-        for p in parents(n):
-            if p not in seen:
-                stack.append((p, False))
-    order.reverse()
-    return order
+def _engine_order(graph, live) -> list:
+    """The live nodes in the order the eager engine walks their tensors: newest first by
+    creation (``ember/autograd/engine.py`` sorts the recorded nodes by their creation number; a
+    trace adds nodes in the same order eager creates them). A Value's gradient contributions
+    are then summed in eager's order, so a value read by several ops gets eager's bits
+    (a + b + c rounds differently from b + c + a)."""
+    return [n for n in reversed(graph.nodes) if n in live]
 
 
 def _sum(values: list[Value]) -> Value:
