@@ -11,7 +11,8 @@ the thread's for the small ops, the process's for the MLP, whose BLAS uses threa
 a shared machine the wall clock measures the wait for a core. Cases: the 16x16 ops of
 bench_core.py without and with recording, the tiny step of issue 12 (16-16-2 MLP, batch 1,
 SGD: zero_grad, forward, cross-entropy, backward, step), bench_core's MLP step (784-512-10, batch 128) and
-bench_train's MLP epoch (``Model.fit`` over 60,000 images, RMSprop).
+bench_train's MLP epoch (``Model.fit`` over 60,000 images, RMSprop). ``--calls`` counts function
+calls per call instead (cProfile; all and Python-level), which machine load does not change.
 """
 import importlib
 import os
@@ -56,6 +57,23 @@ def interleaved_cpu(contenders, repeats=15, min_time=0.02, clock=time.thread_tim
                 fn()
             samples[name].append((clock() - t0) / n)
     return {k: (statistics.median(v), min(v)) for k, v in samples.items()}
+
+
+def calls_per_call(fn, n=50):
+    """(all calls, Python-function calls) per call of ``fn``, counted by cProfile: a
+    load-independent measure of the per-op overhead (each Python frame costs ~0.1-0.3 us)."""
+    import cProfile
+    import pstats
+    fn()
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(n):
+        fn()
+    pr.disable()
+    st = pstats.Stats(pr).stats
+    total = sum(v[1] for v in st.values())
+    py = sum(v[1] for k, v in st.items() if k[0] != "~")
+    return total / n, py / n
 
 
 def export(commit, dest):
@@ -128,7 +146,7 @@ CASES = ["add", "matmul", "relu", "add (grad)", "matmul (grad)", "relu (grad)", 
          "MLP step", "MLP epoch (fit)"]
 
 
-def main(base="be58802", repeats=25, only=None):
+def main(base="be58802", repeats=25, only=None, calls=False):
     with tempfile.TemporaryDirectory() as tmp:
         export(base, tmp)
         sys.path.insert(0, tmp)
@@ -137,6 +155,16 @@ def main(base="be58802", repeats=25, only=None):
         assert new.__file__.startswith(ROOT), new.__file__
         rows = {}
         ca, cb = cases(old, "base"), cases(new, "new")
+        if calls:
+            print(f"| case (calls per call) | {base} all | {base} Python | this tree all | "
+                  "this tree Python |\n|---|---|---|---|---|")
+            for name in only or CASES:
+                if name == "MLP epoch (fit)":
+                    continue
+                (a, ap), (b, bp) = calls_per_call(ca[(name, "base")]), \
+                    calls_per_call(cb[(name, "new")])
+                print(f"| {name} | {a:.0f} | {ap:.0f} | {b:.0f} | {bp:.0f} |")
+            return
         for name in only or CASES:
             big = name.startswith("MLP")
             r = interleaved_cpu({"base": ca[(name, "base")], "new": cb[(name, "new")]},
@@ -159,5 +187,8 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=25)
     ap.add_argument("--only", nargs="+", choices=CASES, metavar="CASE",
                     help=f"run these cases only (of: {', '.join(CASES)})")
+    ap.add_argument("--calls", action="store_true",
+                    help="count function calls per call (cProfile) instead of timing: the same "
+                         "on a loaded machine as on an idle one")
     a = ap.parse_args()
-    main(a.base, a.repeats, a.only)
+    main(a.base, a.repeats, a.only, a.calls)

@@ -180,7 +180,45 @@ def apply(cls, *inputs, **attrs):
     if out.dtype is _F64 and not cls.exact_dtype:
         out = _demote(out, [x.data if isinstance(x, Tensor) else x for x in inputs])
     if rec and cls.differentiable:
-        return _record(ctx, cls, inputs, out)
+        if n > 3:
+            return _record(ctx, cls, inputs, out)
+        # _record inline for one to three inputs, with the tensor flags found above: a frame
+        # and the isinstance tests less per recorded op (keep the two in step)
+        ctx.parents = inputs
+        ctx.seq = _next_seq()
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t.requires_grad = True
+        t._ctx = ctx
+        t._hooks = None
+        if n == 1:  # x is a tensor that requires grad, or nothing would be recorded
+            ctx.needs = _NEED1
+            xv = x._vb
+            t._vb = xv if cls.view and out.base is not None else [0]
+            checks = [(xv, xv[0], 0)] if cls.saves_inputs else None
+        else:
+            t._vb = x._vb if cls.view and xt and out.base is not None else [0]
+            checks = None
+            if n == 2:
+                ctx.needs = (xt and x.requires_grad, yt and y.requires_grad)
+                if cls.saves_inputs:
+                    checks = [(x._vb, x._vb[0], 0)] if xt else []
+                    if yt:
+                        checks.append((y._vb, y._vb[0], 1))
+            else:
+                ctx.needs = (xt and x.requires_grad, yt and y.requires_grad,
+                             zt and z.requires_grad)
+                if cls.saves_inputs:
+                    checks = [(x._vb, x._vb[0], 0)] if xt else []
+                    if yt:
+                        checks.append((y._vb, y._vb[0], 1))
+                    if zt:
+                        checks.append((z._vb, z._vb[0], 2))
+        if cls.saves_output:
+            checks = (checks or []) + [(t._vb, t._vb[0], -1)]
+        ctx.vchecks = checks
+        return t
     t = _new(Tensor)
     t.data = out
     t.grad = None
@@ -214,7 +252,8 @@ def _plain(out):
 
 def _record(ctx, cls, inputs, out):
     """Attach the node to a new output tensor; remember the versions of arrays backward reads
-    (``ctx.vchecks``: ``(version box, version now, input index or -1 for the output)``)."""
+    (``ctx.vchecks``: ``(version box, version now, input index or -1 for the output)``).
+    :func:`apply` has a copy of this inline for one to three inputs."""
     ctx.parents = inputs
     ctx.seq = _next_seq()
     t = _new(Tensor)

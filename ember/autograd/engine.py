@@ -205,13 +205,15 @@ def _run(roots, root_grads, retain_graph, capture):
             if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
                 _leaf_done(e, captured)
     take = grads.pop
+    plain = captured is None  # leaves' gradients go to .grad (not ember.autograd.grad)
 
     for t in nodes:
         g = take(id(t), None)
         ctx = t._ctx
         parents = ctx.parents
+        needs = ctx.needs
         if g is None:  # no gradient reaches this node: its leaves wait for it no longer
-            for p, need in zip(parents, ctx.needs):
+            for p, need in zip(parents, needs):
                 if need and p._ctx is None:
                     e = leaves[id(p)]
                     e[0] -= 1
@@ -233,18 +235,24 @@ def _run(roots, root_grads, retain_graph, capture):
         pgrads = ctx.backward(ctx, g)
         if len(parents) == 1:
             pgrads = (pgrads[0] if pgrads.__class__ is tuple else pgrads,)
-        for p, need, pg in zip(parents, ctx.needs, pgrads):
+        for p, need, pg in zip(parents, needs, pgrads):
             if not need:
                 continue
             if p._ctx is None:  # a leaf: complete once its last consumer is walked
                 e = leaves[id(p)]
                 if pg is not None:
-                    if e[2] is None:  # a pass-through or a view is shared: copied if kept
+                    eg = e[2]
+                    if eg is None:  # a pass-through or a view is shared: copied if kept
                         e[2], e[3] = pg, pg is g or pg.base is not None
                     else:
-                        e[2], e[3] = e[2] + pg, False  # a new array: ours
-                e[0] -= 1
-                if not e[0] and e[2] is not None:
+                        e[2], e[3] = eg + pg, False  # a new array: ours
+                n = e[0] - 1
+                e[0] = n
+                if not n and e[2] is not None:
+                    if plain and not p._hooks and not _post_hooks:  # _leaf_done, inline
+                        lg, e[2] = e[2], None
+                        _accumulate(p, lg, e[3])
+                        continue
                     _leaf_done(e, captured)
             elif pg is not None:
                 k = id(p)

@@ -113,11 +113,16 @@ def linear(x, weight, bias=None):
         return _lay.Linear.apply(x, weight, bias)
     except ValueError:  # the product failed: say why in the layer's terms (checked only now,
         # a mismatch always fails the product, and the check costs a call per layer)
-        if x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input has {x.shape[-1]} features (shape "
-                             f"{tuple(x.shape)}) but the weight expects {weight.shape[1]} "
-                             f"(weight shape {tuple(weight.shape)})") from None
+        _check_linear(x, weight)
         raise
+
+
+def _check_linear(x, weight):
+    """Raise the 'input has N features' error when x's last dim does not fit the weight."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[-1]} features (shape "
+                         f"{tuple(x.shape)}) but the weight expects {weight.shape[1]} "
+                         f"(weight shape {tuple(weight.shape)})") from None
 
 
 def dropout(x, p=0.5, training=True, inplace=False):

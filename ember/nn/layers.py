@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ..autograd import no_grad
+from ..ops.nn_layers import Linear as _LinearOp
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import functional as F
 from . import init
@@ -60,9 +61,14 @@ class Linear(Module):
             w, b = ps["weight"], ps["bias"]
         except KeyError:  # replaced by a plain tensor attribute (weight-norm style)
             w, b = self.weight, self.bias
-        try:  # _named inline: a frame less on the hottest layer
-            return F.linear(x, w, b)
+        try:  # _named and F.linear inline: two frames less on the hottest layer
+            return _LinearOp.apply(x, w, b)
         except (ValueError, IndexError) as e:
+            if isinstance(e, ValueError):  # F.linear's message for a feature mismatch
+                try:
+                    F._check_linear(x, w)
+                except ValueError as e2:
+                    e = e2
             raise type(e)(f"{self._get_name()}({self.extra_repr()}): {e}") from None
 
     def extra_repr(self):

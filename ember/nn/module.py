@@ -541,8 +541,20 @@ class Sequential(_NumberedModules, Module):
                 self.add_module(str(i), m)
 
     def forward(self, x):
+        if _tracking:
+            for m in self._modules.values():
+                x = m(x)
+            return x
+        call = Module.__call__
         for m in self._modules.values():
-            x = m(x)
+            d = m.__dict__
+            # Module.__call__'s common case inline (no hooks, __call__ not overridden): a
+            # frame and an argument tuple less per layer
+            if m.__class__.__call__ is call and not d.get("_forward_pre_hooks") and \
+                    not d.get("_forward_hooks"):
+                x = m.forward(x)
+            else:
+                x = m(x)
         return x
 
     def __len__(self):
