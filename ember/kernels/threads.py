@@ -106,18 +106,26 @@ def blas_threads() -> int:
 
 
 def gemm_width() -> int:
-    """Threads a batch-parallel pass uses: ``EMBER_CONV_THREADS`` if set, else the BLAS's own
-    thread count (the budget it was given; 1 turns the split off). Needs threadpoolctl to pin
+    """Threads a batch-parallel pass uses: ``EMBER_CONV_THREADS`` if set, else 1 (off). Off by
+    default because on a quiet 2-core machine the split lost to OpenBLAS's own two threads
+    (seed CNN, bench/bench_cnn_speed.py, one interleaved run each: training 0.79x PyTorch with
+    the split vs 0.84x without, predict 0.69x vs 0.85x); it won only under heavy load from
+    other processes. ``EMBER_CONV_THREADS=0`` gives the BLAS's own thread count. Needs threadpoolctl to pin
     the BLAS meanwhile: 1 without it, and 1 outside the main thread, where OpenBLAS (0.3.31)
     takes a lower thread count but ignores raising it again, so the pin could not be undone."""
     env = os.environ.get("EMBER_CONV_THREADS")
     if env:
         try:
-            k = max(1, int(env))
+            k = int(env)
         except ValueError:
-            raise ValueError(f"EMBER_CONV_THREADS must be an integer, got {env!r}") from None
+            k = -1
+        if k < 0:
+            raise ValueError(f"EMBER_CONV_THREADS must be an integer >= 0 (0: the BLAS's thread "
+                             f"count), got {env!r}") from None
+        if k == 0:
+            k = blas_threads()
     else:
-        k = blas_threads()
+        return 1
     if k > 1:
         import threading  # loaded by the first convolution, not by import ember
     if k > 1 and (not _blas_controller() or

@@ -10,10 +10,10 @@ contiguous), so between conv layers nothing is transposed. Backward reuses the c
 weight gradient (one GEMM); the input gradient is one GEMM per kernel position added into its
 strided slab (NumPy) or one GEMM + a compiled col2im (numba). Columns are built in chunks of
 whole images (``COLS_CHUNK``), kept for backward when the batch's fit ``KEEP_COLS``, else
-rebuilt there chunk by chunk. With a multi-threaded BLAS (and threadpoolctl) the chunks are
-split over that many threads, each running its own copies and single-threaded GEMMs
-(``ember.kernels.threads.run_parts``; ``EMBER_CONV_THREADS`` overrides the width), so the
-memory-bound passes around the GEMMs use every core as well. Grouped convolutions keep a
+rebuilt there chunk by chunk. With ``EMBER_CONV_THREADS=N`` (and threadpoolctl) the chunks are
+split over N threads, each running its own copies and single-threaded GEMMs
+(``ember.kernels.threads.run_parts``), so the memory-bound passes around the GEMMs use every
+core as well (off by default: it lost to OpenBLAS's own threads on a quiet 2-core machine). Grouped convolutions keep a
 batch-last im2col (C kh kw, Ho Wo N) with one GEMM per group.
 
 Max pooling with tiling windows (kernel == stride, no padding) runs on the same channels-last

@@ -376,24 +376,28 @@ def test_conv_threads_setting_is_checked(monkeypatch):
         threads.gemm_width()
 
 
-def test_conv_threads_default_to_the_blas_threads(monkeypatch):
-    """Without EMBER_CONV_THREADS a pass uses as many threads as the BLAS was given."""
+def test_conv_threads_off_by_default_and_0_follows_the_blas(monkeypatch):
+    """Without EMBER_CONV_THREADS a pass is not split (width 1: it lost to the BLAS's own
+    threads on a quiet machine); EMBER_CONV_THREADS=0 uses as many threads as the BLAS has."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from ember.kernels import threads
-    monkeypatch.delenv("EMBER_CONV_THREADS", raising=False)
     for k in (1, 2, 3):
         with threadpoolctl.threadpool_limits(limits=k, user_api="blas"):
+            monkeypatch.delenv("EMBER_CONV_THREADS", raising=False)
+            assert threads.gemm_width() == 1
+            monkeypatch.setenv("EMBER_CONV_THREADS", "0")
             assert threads.blas_threads() == k
             assert threads.gemm_width() == k
 
 
-def test_conv_threads_only_from_the_main_thread():
+def test_conv_threads_only_from_the_main_thread(monkeypatch):
     """Other threads get width 1: OpenBLAS takes a lower thread count from any thread but
     ignores raising it outside the main thread, so a pin made there could not be undone. A
     nested pass keeps the BLAS pinned until the outer one ends, then restores the setting."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     import threading
     from ember.kernels import threads
+    monkeypatch.setenv("EMBER_CONV_THREADS", "0")  # the BLAS's count
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         assert threads.gemm_width() == 2
         widths = []
