@@ -18,6 +18,8 @@ layout. Compiled once and cached on disk (``cache=True``). Imported only by
 import numpy as np
 from numba import njit
 
+from ..optim._numba_updates import adam as adam1, rmsprop as rmsprop1  # noqa: F401 (1-D)
+
 _jit = njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
 
@@ -229,23 +231,8 @@ def ce_grad_colsum(sm, t, scale, out, gb):  # pragma: no cover - compiled
 # ---- RMSprop (no momentum, not centered, no weight decay): PyTorch's update, in place -----
 # The operations and their order are those of the optimizer's NumPy passes (and of
 # ember.optim._numba_updates): s = s alpha + (g g)(1 - alpha); w += (g / (sqrt(s) + eps)) (-lr).
-# Any layout, 1-D or 2-D: no flattening, so no copy and no contiguity test per call.
-
-@_jit
-def rmsprop1(w, g, s, alpha, one_m_alpha, eps, neg_lr):  # pragma: no cover - compiled
-    for i in range(w.shape[0]):
-        gi = g[i]
-        t = gi * gi
-        si = s[i] * alpha
-        t = t * one_m_alpha
-        si = si + t
-        s[i] = si
-        t = np.sqrt(si)
-        t = t + eps
-        t = gi / t
-        t = t * neg_lr
-        w[i] = w[i] + t
-
+# Any layout, 1-D or 2-D: no flattening, so no copy and no contiguity test per call. The 1-D
+# forms are the eager optimizers' own kernels (ember.optim._numba_updates).
 
 @_jit
 def rmsprop2(w, g, s, alpha, one_m_alpha, eps, neg_lr):  # pragma: no cover - compiled
@@ -268,26 +255,6 @@ def rmsprop2(w, g, s, alpha, one_m_alpha, eps, neg_lr):  # pragma: no cover - co
 # Adam: m = m b1 + g (1 - b1); v = v b2 + (g g)(1 - b2); w += (m / (sqrt(v) + eps_c)) step,
 # with eps_c = eps sqrt(1 - b2^t) and step = -lr sqrt(1 - b2^t) / (1 - b1^t) (ember.optim.adam).
 # SGD: w += g (-lr).
-
-@_jit
-def adam1(w, g, m, v, b1, omb1, b2, omb2, eps_c, step):  # pragma: no cover - compiled
-    for i in range(w.shape[0]):
-        gi = g[i]
-        mi = m[i] * b1
-        t = gi * omb1
-        mi = mi + t
-        m[i] = mi
-        t = gi * gi
-        vi = v[i] * b2
-        t = t * omb2
-        vi = vi + t
-        v[i] = vi
-        t = np.sqrt(vi)
-        t = t + eps_c
-        t = mi / t
-        t = t * step
-        w[i] = w[i] + t
-
 
 @_jit
 def adam2(w, g, m, v, b1, omb1, b2, omb2, eps_c, step):  # pragma: no cover - compiled
