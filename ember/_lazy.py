@@ -5,7 +5,6 @@ a name maps to a (relative) module, which is the value, or to ``module:attribute
 access imports the module and caches the value in the package's globals, so later accesses
 cost a dict lookup, as after an eager import.
 """
-import importlib
 
 __all__ = ["lazy"]
 
@@ -22,7 +21,10 @@ def lazy(package: str, namespace: dict, names: dict, fallback=None):
                 return fallback(name)
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         modname, _, attr = target.partition(":")
-        mod = importlib.import_module(modname, package)
+        # __import__ rather than importlib.import_module: the same import, but through the
+        # C path that `python -X importtime` reports (import_module's loads are invisible)
+        level = len(modname) - len(modname.lstrip("."))
+        mod = __import__(modname[level:], namespace, None, ("__name__",), level)
         value = getattr(mod, attr) if attr else mod
         namespace[name] = value  # after the import, which may have bound the submodule name
         return value

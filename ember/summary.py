@@ -5,7 +5,6 @@ import numpy as np
 
 from .autograd import no_grad
 from .tensor import Tensor
-from .utils.flop_counter import FlopCounterMode
 
 
 class SummaryInfo(dict):
@@ -52,6 +51,7 @@ def summary(model, input_shape, batch_size=-1, dtypes=None, print_fn=print):
 
     rows, handles, counted = [], [], set()
     counters = {}
+    from .utils.flop_counter import FlopCounterMode  # loads nn and the conv ops: on use
     fc = FlopCounterMode(display=False)
     starts = {}
 

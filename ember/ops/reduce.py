@@ -1,10 +1,15 @@
 """Reductions over axes. Backward spreads the upstream gradient back over the reduced axes."""
 import warnings
+from collections import namedtuple
 
 import numpy as np
 
 from ..backend import get_array_module
 from .function import Function
+
+# what max(dim)/min(dim) return (PyTorch's torch.return_types.max): values and their indices
+MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
+MinMaxResult.__module__ = "ember.ops"  # its public home, as before it moved here
 
 
 def normalize_axis(axis, ndim):

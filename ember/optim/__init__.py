@@ -6,18 +6,19 @@ names, defaults and update rules: trajectories match step for step).
     for x, y in loader:
         opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     sched.step()
+
+Every name loads its module on first use (PEP 562), so ``import ember`` stays small.
 """
 from .._lazy import lazy as _lazy
-from .adam import Adam, AdamW, NAdam
-from .optimizer import Optimizer
-from .rmsprop import Adadelta, Adagrad, RMSprop
-from .sgd import SGD
 
-# schedules, averaging and L-BFGS load on first use (kept out of `import ember`)
+_NAMES = {
+    "optimizer": ("Optimizer",), "sgd": ("SGD",), "adam": ("Adam", "AdamW", "NAdam"),
+    "rmsprop": ("RMSprop", "Adagrad", "Adadelta"), "lbfgs": ("LBFGS",),
+    "averaging": ("ExponentialMovingAverage", "average_checkpoints"),
+}
 __getattr__, __dir__ = _lazy(__name__, globals(), {
-    "lr_scheduler": ".lr_scheduler", "averaging": ".averaging", "lbfgs": ".lbfgs",
-    "ExponentialMovingAverage": ".averaging:ExponentialMovingAverage",
-    "average_checkpoints": ".averaging:average_checkpoints", "LBFGS": ".lbfgs:LBFGS",
+    **{m: "." + m for m in ("lr_scheduler", *_NAMES)},
+    **{n: f".{m}:{n}" for m, names in _NAMES.items() for n in names},
 })
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "RMSprop", "Adagrad", "Adadelta",
