@@ -851,7 +851,7 @@ def _parse_to(args, kwargs):
 
 def _to_device(t, dev):
     if t.requires_grad:
-        return _ops_device.ToDevice.apply(t, device=dev)
+        return _ops.device.ToDevice.apply(t, device=dev)
     return Tensor(_backend.move(t.data, dev))
 
 
@@ -891,4 +891,3 @@ def _ops_split(t, size, dim):
 
 
 from .devices import device as _Device, same_place as _same_place  # noqa: E402
-from .ops import device as _ops_device  # noqa: E402

@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from .._lazy import lazy as _lazy
+
 _NAMES = ("numpy", "numba")
 _chosen = None  # the implementation module in use (resolved on first call)
 
@@ -70,3 +72,7 @@ def impl(array):
         else:
             _chosen = _load("numpy")
     return _chosen
+
+
+# the thread pool module (ember.kernels.threads) binds on first use, like an eager submodule
+__getattr__, __dir__ = _lazy(__name__, globals(), {"threads": ".threads"})
