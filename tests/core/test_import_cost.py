@@ -35,3 +35,18 @@ def test_random_state_works_when_made_lazily():
             "from ember.amp import GradScaler\nassert GradScaler.__name__ == 'GradScaler'\n"
             "import ember.nn.utils.rnn as r\nassert r.pad_sequence is ember.nn.utils.rnn.pad_sequence")
     _new_modules(code)
+
+
+def test_no_stdlib_beyond_numpy_without_site():
+    """The same check under ``python -S``: an editable install's finder (loaded by site) imports
+    pathlib, re, importlib.util... in every process, which would hide ember importing them."""
+    import numpy
+    site_dir = os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + site_dir)
+    code = ("import sys, json, numpy\nbefore = set(sys.modules)\nimport ember\n"
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                         env=env, check=True, timeout=120)
+    new = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "ember.tensor" in new
+    assert [m for m in new if not m.startswith("ember")] == []
