@@ -391,17 +391,21 @@ def import_times(roots, repeats):
         cmds[f"import ember ({label})"] = (root, "import ember")
     cmds["import torch"] = (None, "import torch")
     samples = {k: [] for k in cmds}
+    # cwd=cache: `-c` puts the cwd first on sys.path, ahead of PYTHONPATH, so run from a
+    # checkout every "import ember" would load that checkout, whatever --ember-path says
     for root, code in cmds.values():
-        subprocess.run([sys.executable, "-c", code], env=env_for(root), check=True)
+        subprocess.run([sys.executable, "-c", code], env=env_for(root), check=True, cwd=cache)
     for _ in range(repeats):
         for k, (root, code) in cmds.items():
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], env=env_for(root), check=True)
+            subprocess.run([sys.executable, "-c", code], env=env_for(root), check=True,
+                           cwd=cache)
             samples[k].append(time.perf_counter() - t)
     out = {k: statistics.median(v) for k, v in samples.items()}
     for label, root in roots.items():
         r = subprocess.run([sys.executable, "-X", "importtime", "-c", "import ember"],
-                           env=env_for(root), capture_output=True, text=True, check=True)
+                           env=env_for(root), capture_output=True, text=True, check=True,
+                           cwd=cache)
         last = [ln for ln in r.stderr.splitlines() if ln.rstrip().endswith("| ember")]
         if last:
             out[f"-X importtime, ember cumulative ({label})"] = int(last[-1].split("|")[1]) / 1e6
