@@ -159,3 +159,15 @@ def test_unknown_attribute_of_lazy_subpackage(mod):
     m = importlib.import_module("ember." + mod)
     with pytest.raises(AttributeError, match=f"ember.{mod}.*no_such_thing"):
         m.no_such_thing
+
+
+def test_every_listed_name_resolves():
+    # a typo in a package's name map would only show when someone first used that name
+    code = ("import ember\n"
+            "for pkg in (ember.nn, ember.optim, ember.ops, ember.autograd, ember.utils,\n"
+            "            ember.kernels, ember.amp, ember.nn.utils):\n"
+            "    for n in dir(pkg):\n"
+            "        assert getattr(pkg, n) is not None or n.startswith('_'), (pkg.__name__, n)\n"
+            "    for n in getattr(pkg, '__all__', ()):\n"
+            "        getattr(pkg, n)\n")
+    _loaded(code)
