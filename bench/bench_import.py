@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_import.py [--repeats 21] [--ember-path DIR ...]
 
 Commands, each run ``--repeats`` times in a fresh interpreter, interleaved (A, B, C, A, ...) so
-machine noise hits all alike; medians (and minima) of the wall time of the whole process:
+machine noise hits all alike; medians (and minima) of the wall time of the whole process, and
+the median CPU time (user + sys, which other processes' load moves less than the wall time):
 
 * ``python -c pass`` (the interpreter alone), ``import numpy``;
 * ``import ember`` per checkout (this one, and each ``--ember-path DIR``, e.g. main for a
@@ -21,6 +22,7 @@ self times of ember's own modules (median over the repeats) and how many modules
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -78,21 +80,27 @@ def main():
         for root, code in cmds.values():  # fills the bytecode cache
             _run(["-c", code], _env(root, cache))
         wall = {k: [] for k in cmds}
+        cpu = {k: [] for k in cmds}
         own = {label: [] for label in roots}
         for _ in range(a.repeats):
             for k, (root, code) in cmds.items():
+                r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t = time.perf_counter()
                 _run(["-c", code], _env(root, cache))
                 wall[k].append(time.perf_counter() - t)
+                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[k].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
             for label, root in roots.items():
                 err = _run(["-X", "importtime", "-c", "import ember"], _env(root, cache)).stderr
                 own[label].append(ember_self_time(err))
         print(f"python {sys.version.split()[0]}, {a.repeats} fresh interpreters per command, "
-              "bytecode cached; wall time of the process (s)")
+              f"bytecode cached, load average {os.getloadavg()[0]:.1f}; seconds per process: "
+              "wall time, and CPU time (user + sys, less moved by other processes' load)")
         width = max(map(len, cmds))
-        print(f"{'command':<{width}}  {'median':>7}  {'min':>7}")
+        print(f"{'command':<{width}}  {'wall med':>8}  {'wall min':>8}  {'cpu med':>8}")
         for k, v in wall.items():
-            print(f"{k:<{width}}  {statistics.median(v):7.3f}  {min(v):7.3f}")
+            print(f"{k:<{width}}  {statistics.median(v):8.3f}  {min(v):8.3f}  "
+                  f"{statistics.median(cpu[k]):8.3f}")
         count = ("import sys, json, numpy\nb = set(sys.modules)\nimport ember\n"
                  "print(json.dumps(sorted(set(sys.modules) - b)))")
         for label, root in roots.items():
