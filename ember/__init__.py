@@ -8,7 +8,6 @@ import numpy as _np
 
 from .tensor import Tensor  # first: autograd and the dispatcher import it
 from .devices import device
-from .amp import autocast
 from . import autograd
 from . import dispatch  # installs Function.apply, the one dispatch point
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -55,14 +54,15 @@ def _bfloat16(name):
 # Loaded on first use (PEP 562), so `import ember` costs only the core (the Tensor, grad mode,
 # the dispatcher, creation and function forms): training loops, data readers and downloads,
 # the doctor, checkpoints and TensorBoard writers, the graph/jit, Keras/Caffe front ends,
-# search, ONNX, CUDA queries. ember.nn, ember.optim and ember.ops are bound but load each
-# layer, optimizer and primitive module on first use too (their own __getattr__).
+# search, ONNX, CUDA queries, mixed precision. ember.nn, ember.optim and ember.ops are bound,
+# but load each layer, optimizer and primitive module on first use too (their own __getattr__).
 __getattr__, __dir__ = _lazy(__name__, globals(), {
     "callbacks": ".callbacks", "data": ".data", "diagnose": ".diagnose", "io": ".io",
     "utils": ".utils", "train": ".train", "keras": ".keras", "tune": ".tune",
     "caffe": ".caffe", "graph": ".graph", "compat": ".compat", "onnx": ".onnx",
     "cli": ".cli", "testing": ".testing", "cuda": ".cuda",
-    "kernels": ".kernels", "distributed": ".distributed",
+    "kernels": ".kernels", "distributed": ".distributed", "amp": ".amp",
+    "autocast": ".amp:autocast",
     "load": ".io:load", "save": ".io:save",
     "Model": ".train:Model", "Sequential": ".train:Sequential", "jit": ".graph.jit:jit",
 }, fallback=_bfloat16)

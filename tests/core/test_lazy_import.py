@@ -90,7 +90,7 @@ CORE_LAZY = [
     "ember.ops.shape", "ember.ops.linalg", "ember.ops.discrete", "ember.ops.nn_conv",
     "ember.ops.nn_loss", "ember.ops.nn_layers", "ember.ops.nn_activation", "ember.ops.device",
     "ember.kernels", "ember.kernels.threads", "ember.utils", "ember.utils.flop_counter",
-    "ember.autograd.engine", "ember.autograd.functional", "ember.cuda",
+    "ember.autograd.engine", "ember.autograd.functional", "ember.cuda", "ember.amp",
 ]
 # standard-library modules NumPy does not need and ember's core must not pull in (checked as
 # what `import ember` adds beyond `import numpy`, so a NumPy that loads one itself is no failure)
@@ -144,6 +144,7 @@ def test_lazy_subpackage_names_resolve_as_before():
         "assert MinMaxResult.__module__ == 'ember.ops' and ember.ones(3).max(0).indices.item() "
         "== 0\n"
         "assert ember.kernels.threads is not None and callable(ember.cuda.is_available)\n"
+        "assert ember.autocast is ember.amp.autocast\n"
         "assert {'Linear', 'LSTM', 'functional'} <= set(dir(nn)) and 'Adam' in dir(optim)\n"
         "assert {'Add', 'MatMul', 'nn_conv'} <= set(dir(ops))\n"
         "ns = {}\nexec('from ember.nn import *', ns)\n"
