@@ -133,8 +133,8 @@ def test_seed_cnn_trains_identically_enough_on_both_paths(monkeypatch):
 
 
 def test_path_choice(monkeypatch):
-    """oneDNN takes float32 host convolutions with enough channels; float64, a single input
-    channel, groups > 1 and EMBER_ONEDNN=0 stay on ember's kernels."""
+    """oneDNN takes float32 host convolutions with at least ONEDNN_MIN_CHANNELS input
+    channels; float64, groups > 1 and EMBER_ONEDNN=0 stay on ember's kernels."""
     monkeypatch.setenv("EMBER_ONEDNN", "1")
     x32 = np.zeros((1, 4, 5, 5), np.float32)
     w32 = np.zeros((2, 4, 3, 3), np.float32)
@@ -143,7 +143,11 @@ def test_path_choice(monkeypatch):
     assert nn_conv._onednn_plan(x32.astype(np.float64), w32.astype(np.float64), None,
                                 *geo) is None
     x1 = np.zeros((1, 1, 5, 5), np.float32)
-    assert nn_conv._onednn_plan(x1, np.zeros((2, 1, 3, 3), np.float32), None, *geo) is None
+    w1 = np.zeros((2, 1, 3, 3), np.float32)
+    monkeypatch.setattr(nn_conv, "ONEDNN_MIN_CHANNELS", 2)
+    assert nn_conv._onednn_plan(x1, w1, None, *geo) is None
+    monkeypatch.setattr(nn_conv, "ONEDNN_MIN_CHANNELS", 1)
+    assert nn_conv._onednn_plan(x1, w1, None, *geo) is not None
     monkeypatch.setenv("EMBER_ONEDNN", "0")
     assert nn_conv._onednn_plan(x32, w32, None, *geo) is None
     monkeypatch.setenv("EMBER_ONEDNN", "1")
@@ -182,6 +186,19 @@ def test_missing_library_falls_back_with_a_reason():
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "pip install 'ember[onednn]'" in r.stdout
+
+
+def test_openmp_is_asked_to_sleep_unless_the_user_chose():
+    code = ("import os, numpy as np, ember, ember.nn.functional as F\n"
+            "F.conv2d(ember.tensor(np.ones((1, 3, 4, 4), np.float32)),"
+            " ember.tensor(np.ones((2, 3, 3, 3), np.float32)))\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.split() == ["PASSIVE"], r.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.split() == ["ACTIVE"], r.stderr
 
 
 def test_errors_name_the_call():
