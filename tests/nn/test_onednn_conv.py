@@ -201,6 +201,38 @@ def test_openmp_is_asked_to_sleep_unless_the_user_chose():
     assert r.returncode == 0 and r.stdout.split() == ["ACTIVE"], r.stderr
 
 
+def test_quiet_blas_keeps_blas_working_and_its_thread_count():
+    """Resting OpenBLAS's workers before a oneDNN call changes no result and no setting."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+              if p["internal_api"] == "openblas"]
+    a = np.random.default_rng(0).standard_normal((300, 300)).astype(np.float32)
+    want = a @ a
+    for _ in range(3):
+        onednn.quiet_blas()
+        np.testing.assert_array_equal(a @ a, want)
+    after = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+             if p["internal_api"] == "openblas"]
+    assert before == after
+
+
+def test_quiet_blas_is_skipped_while_other_threads_run(monkeypatch):
+    import threading
+    calls = []
+    monkeypatch.setattr(onednn, "_blas_shutdown", lambda: calls.append(1))
+    onednn.quiet_blas()
+    assert calls == [1]
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        onednn.quiet_blas()
+    finally:
+        stop.set()
+        t.join()
+    assert calls == [1]
+
+
 def test_errors_name_the_call():
     with pytest.raises(onednn.OneDNNError, match="reorder failed: invalid arguments"):
         onednn.check(2, "reorder")
