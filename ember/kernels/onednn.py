@@ -110,11 +110,23 @@ def _open():
             continue
         _declare(lib)
         _lib = lib
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_forked)
         return lib
     _why_not = ("oneDNN was not found (pip install 'ember[onednn]', or set "
                 "EMBER_ONEDNN_LIBRARY to libdnnl.so.3)" + (": " + "; ".join(errors) if errors
                                                            else ""))
     return None
+
+
+def _forked():
+    """In a forked child, leave oneDNN alone: libgomp's thread team does not survive fork(),
+    and the child's next parallel region could hang. The child's convolutions use ember's
+    own kernels."""
+    global _lib, _state, _why_not
+    _lib, _state = None, None
+    _why_not = "oneDNN is not used in a process forked after it was loaded (libgomp is not " \
+               "fork-safe)"
 
 
 def _declare(lib):

@@ -233,6 +233,26 @@ def test_quiet_blas_is_skipped_while_other_threads_run(monkeypatch):
     assert calls == [1]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_child_uses_embers_kernels():
+    """After fork() the child does not touch oneDNN (libgomp is not fork-safe) and its
+    convolutions still give the same values."""
+    x = ember.tensor(np.random.default_rng(3).standard_normal((2, 3, 6, 6)).astype(np.float32))
+    w = ember.tensor(np.random.default_rng(4).standard_normal((4, 3, 3, 3)).astype(np.float32))
+    want = F.conv2d(x, w).data
+    r, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        ok = not onednn.available() and np.allclose(F.conv2d(x, w).data, want, atol=1e-4)
+        os.write(wfd, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(wfd)
+    got = os.read(r, 1)
+    os.waitpid(pid, 0)
+    assert got == b"1"
+    assert onednn.available()
+
+
 def test_errors_name_the_call():
     with pytest.raises(onednn.OneDNNError, match="reorder failed: invalid arguments"):
         onednn.check(2, "reorder")
