@@ -13,11 +13,12 @@ Only oneDNN 3.x is accepted (the enum values below are those of its ABI, checked
 then next to the running Python (``<sys.prefix>/lib``, where the wheel installs it), then on
 the system's library path.
 """
-import _thread
 import ctypes
 import ctypes.util
 import os
 import sys
+
+from .blas_rest import rest_openblas_workers
 
 # --- oneDNN 3.x enum values (dnnl_types.h / dnnl_common_types.h) ---------------------------
 F32 = 3                                  # dnnl_f32
@@ -142,46 +143,6 @@ def _declare(lib):
         getattr(lib, name).argtypes = [_vp]
 
 
-_blas_shutdown = None  # OpenBLAS's blas_thread_shutdown_, once looked up (False: none)
-
-
-def _find_blas_shutdown():
-    """OpenBLAS's exported ``blas_thread_shutdown_`` in the loaded NumPy BLAS, or False."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "/" in line}
-    except OSError:
-        return False
-    paths = [p for p in paths if "openblas" in os.path.basename(p).lower() and ".so" in p]
-    for path in sorted(paths):
-        try:
-            fn = ctypes.CDLL(path).blas_thread_shutdown_
-        except (OSError, AttributeError):
-            continue
-        fn.restype = ctypes.c_int
-        return fn
-    return False
-
-
-def quiet_blas() -> None:
-    """Put OpenBLAS's idle worker threads to rest before a oneDNN primitive runs.
-
-    Why: after each multi-threaded call, OpenBLAS's workers spin-wait for about 2^28 cycles
-    (0.1 s here) before they sleep, so in a network that alternates GEMMs (OpenBLAS) and
-    convolutions (oneDNN's OpenMP team) they hold the cores the convolution needs. On a quiet
-    2-core machine the seed CNN step took about 135 ms with them spinning and 95-110 ms with
-    this call. ``blas_thread_shutdown_`` is OpenBLAS's own exported routine (it runs it
-    around fork); the next multi-threaded BLAS call starts the workers again (tens of µs),
-    with the same thread count. It is only called when no other Python thread exists, so
-    no BLAS call can be in flight.
-    """
-    global _blas_shutdown
-    if _blas_shutdown is None:
-        _blas_shutdown = _find_blas_shutdown()
-    if _blas_shutdown and _thread._count() == 0:  # no thread but this one
-        _blas_shutdown()
-
-
 def enabled() -> bool:
     """Whether ember may use oneDNN here (not turned off by ``EMBER_ONEDNN=0``)."""
     return os.environ.get("EMBER_ONEDNN", "1").strip().lower() not in ("0", "false", "off", "no")
@@ -293,6 +254,11 @@ def memory(md) -> _vp:
 def bind(mem, address: int) -> None:
     """Point memory object ``mem`` at the buffer starting at ``address``."""
     check(lib().dnnl_memory_set_data_handle(mem, address), "memory binding")
+
+
+def quiet_blas() -> None:
+    """Rest OpenBLAS's spinning workers before a oneDNN primitive (see ``blas_rest``)."""
+    rest_openblas_workers()
 
 
 def execute(prim, args, what: str) -> None:

@@ -219,7 +219,8 @@ def test_quiet_blas_keeps_blas_working_and_its_thread_count():
 def test_quiet_blas_is_skipped_while_other_threads_run(monkeypatch):
     import threading
     calls = []
-    monkeypatch.setattr(onednn, "_blas_shutdown", lambda: calls.append(1))
+    from ember.kernels import blas_rest
+    monkeypatch.setattr(blas_rest, "_shutdown", lambda: calls.append(1))
     onednn.quiet_blas()
     assert calls == [1]
     stop = threading.Event()
@@ -227,10 +228,12 @@ def test_quiet_blas_is_skipped_while_other_threads_run(monkeypatch):
     t.start()
     try:
         onednn.quiet_blas()
+        assert calls == [1]
+        assert blas_rest.rest_openblas_workers(own_threads=1)  # the caller's own thread
     finally:
         stop.set()
         t.join()
-    assert calls == [1]
+    assert calls == [1, 1]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
