@@ -3,7 +3,7 @@ PyTorch CPU (and optionally other ember checkouts), interleaved in one run.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_cnn_speed.py \\
         [--rounds 5] [--steps 20] [--ember-path /path/to/old/ember ...] [--blas-threads N] \\
-        [--kernels numba numba/t2 numpy] [--data random|real]
+        [--kernels numba+onednn numba numpy] [--data random|real]
 
 Network: conv5x5x32 (same) - ReLU - maxpool2 - conv5x5x64 (same) - ReLU - maxpool2 - fc1024 -
 ReLU - fc10, Adam(1e-3), batch 100, 28x28x1 inputs; a hand-written loop (zero_grad, forward,
@@ -142,6 +142,14 @@ def _ember_worker(args, weights_in):
     return train, predict, f"ember at {path}{kern}"
 
 
+def _onednn_impls():
+    """The oneDNN implementations an ember worker's convolutions ran on ('' if none)."""
+    mod = sys.modules.get("ember.kernels.onednn_conv")
+    if mod is None:
+        return ""
+    return "; ".join(f"C={k[0][1]}: {'/'.join(p.impls)}" for k, p in mod._plans.items() if p)
+
+
 def worker(args):
     t0 = time.perf_counter()
     if args.worker == "torch":
@@ -170,7 +178,8 @@ def worker(args):
             print(json.dumps({"s": time.perf_counter() - t, "sum": float(np.abs(out).sum())}),
                   flush=True)
         elif cmd == "end":
-            print(json.dumps({"pools_after": _pools(), "rss_peak_mib": _rss_mib()}), flush=True)
+            print(json.dumps({"pools_after": _pools(), "rss_peak_mib": _rss_mib(),
+                              "onednn": _onednn_impls()}), flush=True)
             return
 
 
@@ -200,8 +209,9 @@ def main():
                     help="another ember checkout to compare (repeatable)")
     ap.add_argument("--kernels", nargs="*", default=None,
                     help="ember kernel implementations to run this tree with, each its own "
-                         "contender; NAME/tK also sets EMBER_KERNEL_THREADS=K (e.g. numba/t2 "
-                         "to see what the 2-thread split buys); default: the automatic choice")
+                         "contender; NAME+onednn runs float32 convolutions on oneDNN "
+                         "(EMBER_ONEDNN=1; plain NAME sets EMBER_ONEDNN=0); NAME/tK also sets "
+                         "EMBER_KERNEL_THREADS=K; default: the automatic choice")
     ap.add_argument("--blas-threads", type=int, default=0,
                     help="BLAS/torch threads for every contender (default: libraries' own)")
     ap.add_argument("--data", choices=("random", "real"), default="random")
@@ -236,8 +246,11 @@ def main():
     for kind in (args.kernels or [None]):
         e = dict(env, PYTHONPATH=ROOT)
         impl = kind
-        if kind and "/t" in kind:  # e.g. numba/t1: that implementation, kernel pool width 1
-            impl, width = kind.split("/t")
+        if kind:  # e.g. numba+onednn: convolutions on oneDNN, the rest on numba
+            impl, dnnl, _ = kind.partition("+onednn")
+            e["EMBER_ONEDNN"] = "1" if dnnl else "0"
+        if impl and "/t" in impl:  # e.g. numba/t1: that implementation, kernel pool width 1
+            impl, width = impl.split("/t")
             e["EMBER_KERNEL_THREADS"] = width
         argv = common + ["--worker", "ember"] + (["--kernels", impl] if impl else [])
         workers.append(Worker(f"ember (this tree{', ' + kind if kind else ''})", argv, e))
@@ -282,6 +295,8 @@ def main():
         print(f"{w.name}: {w.info['label']}")
         print(f"  BLAS before: {w.info['pools_before']}")
         print(f"  BLAS after:  {ends[w.name]['pools_after']}")
+        if ends[w.name].get("onednn"):
+            print(f"  oneDNN convolutions: {ends[w.name]['onednn']}")
         print(f"  train s/round: {[round(t, 3) for t in times[w.name]['train']]}")
         print(f"  predict s/round: {[round(t, 3) for t in times[w.name]['predict']]}")
 

@@ -69,6 +69,12 @@ if ! "$VPY" -c "import numba" 2>/dev/null; then
   pip_install -e ".[fast]" || echo "[setup] warning: numba not installed; only the NumPy kernels are tested" >&2
 fi
 
+# oneDNN convolutions (optional extra 'onednn'); the tests run oneDNN's path and ember's own
+if ! "$VPY" -c "import sys, os; sys.exit(0 if os.path.exists(os.path.join(sys.prefix, 'lib', 'libdnnl.so.3')) else 1)"; then
+  echo "[setup] installing the oneDNN extra (onednn-cpu-gomp)"
+  pip_install -e ".[onednn]" || echo "[setup] warning: oneDNN not installed; its convolution tests will skip" >&2
+fi
+
 # data-parallel training (ember.distributed) runs on MPI: Debian's Open MPI, then mpi4py
 if ! command -v mpirun >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "[setup] installing Open MPI (Debian packages openmpi-bin libopenmpi-dev)"

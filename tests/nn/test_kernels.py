@@ -22,6 +22,13 @@ torch = pytest.importorskip("torch")
 IMPLS = K.available()
 
 
+@pytest.fixture(autouse=True)
+def _ember_kernels_only(monkeypatch):
+    """These tests are about ember's own kernels: keep float32 convolutions off oneDNN (its
+    path is tested in test_onednn_conv.py)."""
+    monkeypatch.setenv("EMBER_ONEDNN", "0")
+
+
 @pytest.fixture(params=IMPLS)
 def impl(request):
     before = K._chosen
