@@ -92,10 +92,12 @@ class SoftmaxCrossEntropy(Function):
                 if one and c <= 64 and ctx.red != "none" and xp is np:
                     # a few classes: the same float64 steps on Python floats, (sm - onehot)
                     # * g (g / 1 for the mean), then rounded to the logits' dtype
-                    row = sm[0].tolist()
+                    row = sm.tolist()[0]
                     row[ctx.t0] -= 1.0
                     gv = float(g)
-                    return np.array([[v * gv for v in row]], logp.dtype), None, None
+                    if gv != 1.0:  # v * 1.0 is v (signed zeros and NaNs too): backward()'s 1
+                        row = [v * gv for v in row]
+                    return np.array([row], logp.dtype), None, None
                 grad = sm.astype(xp.float64)
                 if one:
                     grad[0, ctx.t0] -= 1.0
