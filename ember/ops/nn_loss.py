@@ -92,10 +92,12 @@ class SoftmaxCrossEntropy(Function):
                 if one and c <= 64 and ctx.red != "none" and xp is np:
                     # a few classes: the same float64 steps on Python floats, (sm - onehot)
                     # * g (g / 1 for the mean), then rounded to the logits' dtype
-                    row = sm[0].tolist()
+                    row = sm.tolist()[0]
                     row[ctx.t0] -= 1.0
                     gv = float(g)
-                    return np.array([[v * gv for v in row]], logp.dtype), None, None
+                    if gv != 1.0:  # v * 1.0 is v (signed zeros and NaNs too): backward()'s 1
+                        row = [v * gv for v in row]
+                    return np.array([row], logp.dtype), None, None
                 grad = sm.astype(xp.float64)
                 if one:
                     grad[0, ctx.t0] -= 1.0
@@ -171,6 +173,10 @@ def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
         tl = target.tolist()
         if ignore_index in tl:
             return None
+        if m == 1 and z.shape[1] <= 64:
+            out = _one_row_host(ctx, z, target, tl[0], reduction)
+            if out is not None:
+                return out
     elif not (target != ignore_index).all():
         return None
     mx = _max_reduce(z, 1, None, None, True)  # z.max(axis=1, keepdims=True)
@@ -195,6 +201,30 @@ def _fast_forward_host(ctx, z, target, ignore_index, reduction, m):
     if reduction == "sum":
         return np.asarray(total, z.dtype)
     return np.asarray(total / denom, z.dtype)
+
+
+_subtract, _exp, _log, _array = np.subtract, np.exp, np.log, np.array
+
+
+def _one_row_host(ctx, z, target, t0, reduction):
+    """_fast_forward_host for one sample (z (1, C), C <= 64, a valid target ``t0``): the same
+    float steps with no broadcasting (a (1, 1) operand costs NumPy more than the values):
+    the row's maximum from its Python floats (exact), log-sum-exp as one full reduction (the
+    (1, C) row's one inner loop, as the axis-1 one) and a scalar log. Returns None (nothing
+    stored) for a non-finite row (the general step resets its maximum) or a bad target."""
+    vals = z.tolist()[0]
+    s = sum(vals)  # finite iff every value is (float32 sums cannot overflow float64)
+    if s - s != 0 or not 0 <= t0 < len(vals):
+        return None
+    logp = _subtract(z, _array(max(vals), z.dtype))
+    _subtract(logp, _log(_add_reduce(_exp(logp), None)), logp)
+    ctx.t0 = t0
+    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, None, None, None
+    ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
+    ctx.denom = z.dtype.type(1)
+    if reduction == "none":
+        return -logp[0, t0:t0 + 1]
+    return _array(-(logp[0, t0] + 0.0), z.dtype)  # the sum 0 + term (+0.0 for -0.0), mean / 1
 
 
 class BinaryCrossEntropyWithLogits(Function):

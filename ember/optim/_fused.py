@@ -30,22 +30,24 @@ def _const(v, dtype):
     return a
 
 
+SMALL = 4096  # elements: below this a new temporary costs less than finding the scratch one
+
+
 def axpy(alpha, x, y, tmp):
     """``y += alpha * x`` in place. ``tmp`` is shaped like ``y``; it may be ``x`` itself when
-    ``x`` is a scratch buffer the caller no longer needs."""
+    ``x`` is a scratch buffer the caller no longer needs, or None (small arrays: a temporary
+    is allocated, the same floats)."""
     if y.__class__ is np.ndarray:
         if alpha == 1:
             np.add(y, x, y)
             return
-        np.multiply(x, _const(alpha, x.dtype), tmp)
-        np.add(y, tmp, y)
+        np.add(y, np.multiply(x, _const(alpha, x.dtype), tmp), y)
         return
     xp = get_array_module(y)
     if alpha == 1:
         xp.add(y, x, out=y)
         return
-    xp.multiply(x, alpha, out=tmp)
-    xp.add(y, tmp, out=y)
+    xp.add(y, xp.multiply(x, alpha, out=tmp), out=y)
 
 
 def axpby(alpha, x, beta, y, tmp):

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with (Nesterov) momentum, as ``torch.optim.SGD``."""
 import numpy as np
 
-from ._fused import axpby, axpy, compiled, flat_views, python_scalars
+from ._fused import SMALL, axpby, axpy, compiled, flat_views, python_scalars
 from .optimizer import Optimizer, check_nonneg, required
 
 __all__ = ["SGD"]
@@ -46,7 +46,7 @@ class SGD(Optimizer):
             plain = wd == 0 and not maxi  # d is g itself: no scratch for it
             for p, pa, g in self._grads(group):
                 d = g if plain else self._eff_grad(pa, g, wd, maxi, self._scratch(pa, 0))
-                b = self._scratch(pa, 1)
+                b = self._scratch(pa, 1) if pa.size >= SMALL else None  # None: allocate
                 if mom != 0:
                     st = self.state.get(p)
                     buf = None if st is None else st.get("momentum_buffer")

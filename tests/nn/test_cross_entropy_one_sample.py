@@ -85,3 +85,18 @@ def test_one_random_sample_matches_the_general_path(dtype, classes, reduction):
         assert fast[0].dtype == general[0].dtype
         assert np.array_equal(fast[0], general[0], equal_nan=True)
         _same(fast[1], general[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_row_log_softmax_is_the_batch_rows_bit_for_bit(dtype):
+    """The one-row path (a Python maximum, one full reduction, a scalar log) gives each row's
+    log-softmax as the batched (axis-1) path computes it, for 1 to 64 classes."""
+    rng = np.random.default_rng(0)
+    for c in (1, 2, 3, 7, 8, 9, 16, 33, 64):
+        z = (rng.standard_normal((3, c)) * 20).astype(dtype)
+        y = rng.integers(0, c, 3)
+        batch = _run(z, y, reduction="none")
+        for i in range(3):
+            one = _run(z[i:i + 1], y[i:i + 1], reduction="none")
+            _same(one[0], batch[0][i:i + 1])
+            _same(one[1], batch[1][i:i + 1])
