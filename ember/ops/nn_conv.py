@@ -199,6 +199,8 @@ def _onednn_forward(ctx, p, x, w, b):
     n, o, ho, wo = p.oshape
     xh = _dnnl_conv().nhwc(x)
     w = np.ascontiguousarray(w)
+    if b is not None:
+        b = np.ascontiguousarray(b)  # the plan's bias descriptor has unit stride
     out = np.empty((n, ho, wo, o), np.float32)
     p.forward(xh, w, b, out)
     ctx.dnnl, ctx.xh, ctx.w = p, xh, w
