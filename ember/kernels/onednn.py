@@ -18,13 +18,11 @@ import ctypes.util
 import os
 import sys
 
-from .blas_rest import rest_openblas_workers
-
 # --- oneDNN 3.x enum values (dnnl_types.h / dnnl_common_types.h) ---------------------------
 F32 = 3                                  # dnnl_f32
 TAG_ANY = 1                              # dnnl_format_tag_any: the primitive picks a layout
 CPU = 1                                  # dnnl_cpu engine kind
-FORWARD_TRAINING, FORWARD_INFERENCE = 64, 96
+FORWARD_TRAINING = 64
 CONVOLUTION_DIRECT = 1
 ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS = 1, 17, 33, 41
 ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
@@ -254,11 +252,6 @@ def memory(md) -> _vp:
 def bind(mem, address: int) -> None:
     """Point memory object ``mem`` at the buffer starting at ``address``."""
     check(lib().dnnl_memory_set_data_handle(mem, address), "memory binding")
-
-
-def quiet_blas() -> None:
-    """Rest OpenBLAS's spinning workers before a oneDNN primitive (see ``blas_rest``)."""
-    rest_openblas_workers()
 
 
 def execute(prim, args, what: str) -> None:

@@ -18,6 +18,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import onednn as dn
+from .blas_rest import rest_openblas_workers
 
 _CACHE_SIZE = 64
 _plans: "OrderedDict[tuple, object]" = OrderedDict()
@@ -135,7 +136,7 @@ class _Plan:
 
     # --- the three directions (arrays: x and outputs NHWC-dense, w and gw (O, C, kh, kw)) --
     def forward(self, xh, w, b, out):
-        dn.quiet_blas()
+        rest_openblas_workers()  # their spinning workers would hold the cores oneDNN needs
         with self.lock:
             dn.bind(self.m_wuser, w.ctypes.data)
             dn.bind(self.m_wfwd, self.w_fwd.ctypes.data)
@@ -147,7 +148,7 @@ class _Plan:
             dn.execute(self.fwd, self.a_fwd, "convolution forward")
 
     def backward_data(self, gh, w, gx):
-        dn.quiet_blas()
+        rest_openblas_workers()  # their spinning workers would hold the cores oneDNN needs
         with self.lock:
             dn.bind(self.m_wuser, w.ctypes.data)
             if self.same_bd:
@@ -161,7 +162,7 @@ class _Plan:
             dn.execute(self.bwd_data, self.a_bd, "convolution backward data")
 
     def backward_weights(self, xh, gh, gw, gb):
-        dn.quiet_blas()
+        rest_openblas_workers()  # their spinning workers would hold the cores oneDNN needs
         with self.lock:
             dn.bind(self.m_src, xh.ctypes.data)
             dn.bind(self.m_dst, gh.ctypes.data)

@@ -12,7 +12,7 @@ import pytest
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
-from ember.kernels import onednn, onednn_conv
+from ember.kernels import blas_rest, onednn, onednn_conv
 from ember.ops import nn_conv
 
 from ._util import close
@@ -90,6 +90,23 @@ def test_output_is_a_channels_last_view_and_feeds_the_next_conv_without_a_copy(m
     assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
     assert onednn_conv.nhwc(y.data).base is y.data.base or \
         np.shares_memory(onednn_conv.nhwc(y.data), y.data)
+
+
+def test_strided_weight_and_bias_views(monkeypatch):
+    """Weights and bias that are strided views (not the parameters' own contiguous arrays)
+    give the values of ember's kernels."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    w8 = ember.tensor(rng.standard_normal((8, 3, 3, 3)).astype(np.float32))
+    b8 = ember.tensor(rng.standard_normal(8).astype(np.float32))
+    wb, bb = w8[::2], b8[::2]  # views: (4, 3, 3, 3) and (4,) with strides of two
+    assert not bb.data.flags.c_contiguous and not wb.data.flags.c_contiguous
+    got = {}
+    for flag in ("1", "0"):
+        monkeypatch.setenv("EMBER_ONEDNN", flag)
+        y = F.conv2d(ember.tensor(x), wb, bb, padding=1)
+        got[flag] = y.data
+    close(got["1"], got["0"], 1e-5, "strided weight/bias")
 
 
 def test_only_needed_gradients_are_returned(monkeypatch):
@@ -209,7 +226,7 @@ def test_quiet_blas_keeps_blas_working_and_its_thread_count():
     a = np.random.default_rng(0).standard_normal((300, 300)).astype(np.float32)
     want = a @ a
     for _ in range(3):
-        onednn.quiet_blas()
+        blas_rest.rest_openblas_workers()
         np.testing.assert_array_equal(a @ a, want)
     after = [p["num_threads"] for p in threadpoolctl.threadpool_info()
              if p["internal_api"] == "openblas"]
@@ -220,7 +237,6 @@ def test_quiet_blas_is_skipped_while_other_threads_run(monkeypatch):
     """Only with no Python thread alive beyond the caller's own is OpenBLAS touched."""
     import _thread
     import threading
-    from ember.kernels import blas_rest
     calls = []
     monkeypatch.setattr(blas_rest, "_shutdown", lambda: calls.append(1))
     stop = threading.Event()
