@@ -8,13 +8,14 @@ right after a leaf's ``.grad`` received this backward's gradient, and ``queue_ca
 (called during a backward, e.g. from such a hook) runs ``fn()`` once when the walk is done.
 """
 from _thread import _local  # threading.local (threading.py itself is not needed)
-from operator import attrgetter
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 
 from ..tensor import Tensor
 
 _new = object.__new__
+_ndarray = np.ndarray
 
 _FREED = ("Trying to backward through the graph a second time (its saved values were freed by "
           "the first backward). Pass retain_graph=True to the first backward() if you need to "
@@ -71,7 +72,7 @@ def queue_callback(fn):
 def _topological_order(roots):
     """Tensors reachable from ``roots`` that need grad, each after every tensor computed from it
     (reverse of a depth-first post-order, done iteratively so deep nets don't hit the recursion limit).
-    The walk orders by creation instead (see :func:`_collect`); this is its fallback for tape
+    The walk orders by creation instead (see :func:`_run`); this is its fallback for tape
     nodes made without a sequence number."""
     order = []
     seen = set()
@@ -102,54 +103,31 @@ def _topological_order(roots):
     return order
 
 
-_seq = attrgetter("_ctx.seq")
-
-
-def _collect(roots):
-    """The nodes (non-leaf tensors) reachable from ``roots``, newest first, and for each leaf
-    reached ``id -> [edges into it not walked yet, leaf, gradient so far, shared]``.
-
-    Newest first is a topological order: a node's output is created after all its inputs, so
-    every node comes before the nodes that made its inputs (the order PyTorch walks in too).
-    A leaf's gradient is complete once its last consumer is walked: the walk counts its edges
-    down and accumulates it then, so post-accumulate hooks (DDP) fire as early as possible."""
-    nodes = []
-    leaves = {}
+def _leaf_edges(roots):
+    """``id(leaf) -> number of edges into it`` over the graph reachable from ``roots`` (edges
+    that need a gradient). Only counted when post-accumulate hooks exist: with the counts the
+    walk adds a leaf's gradient to ``.grad`` as soon as its last consumer is walked, so the
+    hooks (DDP's all-reduce) fire as early as possible."""
+    counts = {}
     seen = set()
-    for r in roots:
-        k = id(r)
-        if r._ctx is None:
-            if k not in leaves:
-                leaves[k] = [0, r, None, True]
-        elif k not in seen:
-            seen.add(k)
-            nodes.append(r)
-    add, keep = seen.add, nodes.append
-    try:
-        for t in nodes:  # breadth first: the list grows while it is read
-            ctx = t._ctx
-            for p, need in zip(ctx.parents, ctx.needs):
-                if need:
+    stack = [r for r in roots if r._ctx is not None]
+    while stack:
+        t = stack.pop()
+        k = id(t)
+        if k in seen:
+            continue
+        seen.add(k)
+        ctx = t._ctx
+        if ctx.parents is None:
+            raise RuntimeError(_FREED)
+        for p, need in zip(ctx.parents, ctx.needs):
+            if need:
+                if p._ctx is None:
                     k = id(p)
-                    if p._ctx is None:
-                        e = leaves.get(k)
-                        if e is None:
-                            leaves[k] = [1, p, None, True]
-                        else:
-                            e[0] += 1
-                    elif k not in seen:
-                        add(k)
-                        keep(p)
-    except TypeError:
-        if ctx.parents is None:  # freed by an earlier backward
-            raise RuntimeError(_FREED) from None
-        raise
-    if len(nodes) > 1:
-        try:
-            nodes.sort(key=_seq, reverse=True)
-        except AttributeError:  # a node built by hand without a sequence number
-            nodes = [t for t in _topological_order(roots) if t._ctx is not None]
-    return nodes, leaves
+                    counts[k] = counts.get(k, 0) + 1
+                elif id(p) not in seen:
+                    stack.append(p)
+    return counts
 
 
 def _check_versions(t, ctx):
@@ -186,40 +164,49 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
 
 
 def _run(roots, root_grads, retain_graph, capture):
-    nodes, leaves = _collect(roots)
-    grads = {}  # id -> gradient so far, of the nodes not walked yet
-    leaf_root = False
+    """The walk. A node is walked once its gradient is complete, newest node first: a node is
+    created after all its inputs, so every consumer of a node is newer than it and has been
+    walked before it (the order PyTorch walks in too). Nodes wait on a heap keyed by their
+    creation number (``ctx.seq``), entered when the first gradient reaches them, so no pass
+    over the graph comes before the walk. A leaf's contributions are summed and added to
+    ``.grad`` once: when its last consumer is walked if post-accumulate hooks exist (counted
+    first, see :func:`_leaf_edges`), else after the walk."""
+    grads = {}    # id(node) -> its gradient so far, for the nodes waiting on the heap
+    heap = []     # (-seq, node): the newest waiting node first
+    leaves = {}   # id(leaf) -> [leaf, gradient so far, shared (the array is not ours)]
+    topo = None   # id(node) -> rank, once a node without a creation number was met
+    captured = None if capture is None else {id(t): None for t in capture}
+    counts = _leaf_edges(roots) if _post_hooks and captured is None else None
     for r, g in zip(roots, root_grads):
         k = id(r)
         if r._ctx is None:  # root gradients are the caller's: a leaf keeps a copy (shared)
-            e = leaves[k]
-            e[2], e[3] = (g, True) if e[2] is None else (e[2] + g, False)
-            leaf_root = True
+            e = leaves.get(k)
+            leaves[k] = [r, g, True] if e is None else [r, e[1] + g, False]
+        elif k in grads:
+            grads[k] = grads[k] + g
         else:
-            grads[k] = grads[k] + g if k in grads else g
-    captured = None
-    if capture is not None:
-        captured = {id(t): None for t in capture}
-    if leaf_root:
-        for e in list(leaves.values()):
-            if not e[0] and e[2] is not None:  # a root that is a leaf, used by no other root
-                _leaf_done(e, captured)
-    take = grads.pop
-    plain = captured is None  # leaves' gradients go to .grad (not ember.autograd.grad)
-
-    for t in nodes:
-        g = take(id(t), None)
+            grads[k] = g
+            try:
+                heap.append((-r._ctx.seq, r))
+            except AttributeError:
+                heap.append((0, r))
+                topo = {}
+    if topo is not None:
+        heap, topo = _ranked(heap, ())
+    elif len(heap) > 1:
+        heap.sort(key=_first)
+    pop, take = heappop, grads.pop
+    t = None  # the next node when it is the only one waiting (a chain): it skips the heap
+    while True:
+        if t is None:
+            if not heap:
+                break
+            t = pop(heap)[1]
+            g = take(id(t))
         ctx = t._ctx
         parents = ctx.parents
-        needs = ctx.needs
-        if g is None:  # no gradient reaches this node: its leaves wait for it no longer
-            for p, need in zip(parents, needs):
-                if need and p._ctx is None:
-                    e = leaves[id(p)]
-                    e[0] -= 1
-                    if not e[0] and e[2] is not None:
-                        _leaf_done(e, captured)
-            continue
+        if parents is None:
+            raise RuntimeError(_FREED)
         if t._hooks:
             for hook in t._hooks:
                 r = hook(_wrap(g))
@@ -235,56 +222,110 @@ def _run(roots, root_grads, retain_graph, capture):
         pgrads = ctx.backward(ctx, g)
         if len(parents) == 1:
             pgrads = (pgrads[0] if pgrads.__class__ is tuple else pgrads,)
-        for p, need, pg in zip(parents, needs, pgrads):
+        nt = None  # the one node that started waiting here, while no other node waits
+        for p, need, pg in zip(parents, ctx.needs, pgrads):
             if not need:
                 continue
-            if p._ctx is None:  # a leaf: complete once its last consumer is walked
-                e = leaves[id(p)]
-                if pg is not None:
-                    eg = e[2]
-                    if eg is None:  # a pass-through or a view is shared: copied if kept
-                        e[2], e[3] = pg, pg is g or pg.base is not None
-                    else:
-                        e[2], e[3] = eg + pg, False  # a new array: ours
-                n = e[0] - 1
-                e[0] = n
-                if not n and e[2] is not None:
-                    if plain and not p._hooks and not _post_hooks:  # _leaf_done, inline
-                        lg, e[2] = e[2], None
-                        _accumulate(p, lg, e[3])
-                        continue
-                    _leaf_done(e, captured)
-            elif pg is not None:
+            if p._ctx is None:  # a leaf
                 k = id(p)
-                grads[k] = grads[k] + pg if k in grads else pg
+                if pg is not None:
+                    e = leaves.get(k)
+                    if e is None:  # a pass-through or a view is shared: copied if kept
+                        leaves[k] = e = [p, pg, pg is g or pg.base is not None]
+                    else:
+                        e[1], e[2] = e[1] + pg, False  # a new array: ours
+                if counts is not None:
+                    n = counts[k] = counts[k] - 1
+                    if not n and k in leaves:
+                        _leaf_done(leaves.pop(k), captured)
+            elif pg is not None:
+                if p is nt:
+                    ng = ng + pg
+                    continue
+                k = id(p)
+                if k in grads:
+                    grads[k] = grads[k] + pg
+                elif nt is None and not heap:
+                    nt, ng = p, pg
+                else:
+                    if nt is not None:  # a second one: both wait on the heap
+                        grads[id(nt)] = ng
+                        heap, topo = _wait(heap, topo, nt, parents)
+                        nt = None
+                    grads[k] = pg
+                    heap, topo = _wait(heap, topo, p, parents)
         if not retain_graph:
             ctx.parents = None
             ctx.vchecks = None
             ctx.__dict__.clear()  # release saved arrays as the walk passes this node
+        t, g = nt, ng if nt is not None else None
+    if captured is None and not _post_hooks:
+        for p, g, shared in leaves.values():  # _accumulate inline for a first gradient
+            d = p.data
+            if p.grad is None and not shared and not p._hooks and g.dtype is d.dtype and \
+                    g.shape == d.shape and g.__class__ is _ndarray:
+                gt = _new(Tensor)
+                gt.data, gt.grad, gt.requires_grad, gt._ctx, gt._vb, gt._hooks = \
+                    g, None, False, None, [0], None
+                p.grad = gt
+            elif p._hooks:
+                _leaf_done([p, g, shared], None)
+            else:
+                _accumulate(p, g, shared)
+        return None
+    for e in leaves.values():
+        _leaf_done(e, captured)
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
 
 
+def _wait(heap, topo, p, parents):
+    """Put node ``p`` on the heap of waiting nodes, keyed by its creation number; the first
+    node without one (made by hand) switches the rest of the walk to ranks (:func:`_ranked`,
+    over the waiting nodes and ``parents``, the inputs of the node being walked)."""
+    if topo is None:
+        try:
+            heappush(heap, (-p._ctx.seq, p))
+            return heap, None
+        except AttributeError:
+            heap.append((0, p))
+            return _ranked(heap, parents)
+    heappush(heap, (topo[id(p)], p))
+    return heap, topo
+
+
+def _first(item):
+    return item[0]
+
+
+def _ranked(heap, more):
+    """The waiting nodes keyed by their rank in :func:`_topological_order` of the graph below
+    them and the tensors ``more`` (the fallback once a node without a creation number is met);
+    returns the new heap and ``id -> rank`` for the nodes entered later."""
+    order = _topological_order([t for _, t in heap] + [t for t in more if isinstance(t, Tensor) and t._ctx is not None])
+    topo = {id(t): i for i, t in enumerate(order)}
+    heap = [(topo[id(t)], t) for _, t in heap]
+    heapify(heap)
+    return heap, topo
+
+
 def _leaf_done(e, captured):
     """A leaf's gradient is complete: its hooks, then capture it or add it to ``.grad``.
-    ``e`` is the leaf's ``[0, leaf, gradient, shared]``."""
-    t, g = e[1], e[2]
-    e[2] = None
+    ``e`` is the leaf's ``[leaf, gradient, shared]``."""
+    t, g, shared = e
     if t._hooks:
-        shared = e[3]
         for hook in t._hooks:
             r = hook(_wrap(g))
             if r is not None:
                 a = r.data if isinstance(r, Tensor) else np.asarray(r)
                 if a is not g:
                     g, shared = a, False  # the hook's array is kept as it is
-        e[3] = shared
     if captured is not None:
         if id(t) in captured:
             captured[id(t)] = g
         return
-    _accumulate(t, g, e[3])
+    _accumulate(t, g, shared)
     if _post_hooks and id(t) in _post_hooks:
         for hook in tuple(_post_hooks[id(t)]):
             hook(t)
