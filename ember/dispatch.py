@@ -139,7 +139,7 @@ def apply(cls, *inputs, **attrs):
         if n == 1:
             x = inputs[0]
             if isinstance(x, Tensor):
-                out = cls.forward(ctx, x.data, **attrs)
+                out = cls.forward(ctx, x.data, **attrs) if attrs else cls.forward(ctx, x.data)
                 rec = x.requires_grad and grad_mode._enabled
             else:
                 out = cls.forward(ctx, x, **attrs)
@@ -147,13 +147,15 @@ def apply(cls, *inputs, **attrs):
         elif n == 2:
             x, y = inputs
             xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
-            out = cls.forward(ctx, x.data if xt else x, y.data if yt else y, **attrs)
+            out = cls.forward(ctx, x.data if xt else x, y.data if yt else y, **attrs) \
+                if attrs else cls.forward(ctx, x.data if xt else x, y.data if yt else y)
             rec = grad_mode._enabled and ((xt and x.requires_grad) or (yt and y.requires_grad))
         elif n == 3:  # linear (x, W, b), losses with a weight: as hot as the two above
             x, y, z = inputs
             xt, yt, zt = isinstance(x, Tensor), isinstance(y, Tensor), isinstance(z, Tensor)
             out = cls.forward(ctx, x.data if xt else x, y.data if yt else y,
-                              z.data if zt else z, **attrs)
+                              z.data if zt else z, **attrs) if attrs else \
+                cls.forward(ctx, x.data if xt else x, y.data if yt else y, z.data if zt else z)
             rec = grad_mode._enabled and ((xt and x.requires_grad) or (yt and y.requires_grad)
                                           or (zt and z.requires_grad))
         else:
@@ -195,28 +197,40 @@ def apply(cls, *inputs, **attrs):
         if n == 1:  # x is a tensor that requires grad, or nothing would be recorded
             ctx.needs = _NEED1
             xv = x._vb
-            t._vb = xv if cls.view and out.base is not None else [0]
-            checks = [(xv, xv[0], 0)] if cls.saves_inputs else None
-        else:
-            t._vb = x._vb if cls.view and xt and out.base is not None else [0]
-            checks = None
-            if n == 2:
-                ctx.needs = (xt and x.requires_grad, yt and y.requires_grad)
-                if cls.saves_inputs:
+            t._vb = ov = xv if cls.view and out.base is not None else [0]
+            if cls.saves_inputs:
+                ctx.vchecks = [(xv, xv[0], 0), (ov, ov[0], -1)] if cls.saves_output else \
+                    [(xv, xv[0], 0)]
+            else:
+                ctx.vchecks = [(ov, ov[0], -1)] if cls.saves_output else None
+            return t
+        t._vb = ov = x._vb if cls.view and xt and out.base is not None else [0]
+        checks = None
+        if n == 2:
+            ctx.needs = (xt and x.requires_grad, yt and y.requires_grad)
+            if cls.saves_inputs:
+                if xt and yt:
+                    xv, yv = x._vb, y._vb
+                    checks = [(xv, xv[0], 0), (yv, yv[0], 1)]
+                else:
                     checks = [(x._vb, x._vb[0], 0)] if xt else []
                     if yt:
                         checks.append((y._vb, y._vb[0], 1))
-            else:
-                ctx.needs = (xt and x.requires_grad, yt and y.requires_grad,
-                             zt and z.requires_grad)
-                if cls.saves_inputs:
+        else:
+            ctx.needs = (xt and x.requires_grad, yt and y.requires_grad,
+                         zt and z.requires_grad)
+            if cls.saves_inputs:
+                if xt and yt and zt:
+                    xv, yv, zv = x._vb, y._vb, z._vb
+                    checks = [(xv, xv[0], 0), (yv, yv[0], 1), (zv, zv[0], 2)]
+                else:
                     checks = [(x._vb, x._vb[0], 0)] if xt else []
                     if yt:
                         checks.append((y._vb, y._vb[0], 1))
                     if zt:
                         checks.append((z._vb, z._vb[0], 2))
         if cls.saves_output:
-            checks = (checks or []) + [(t._vb, t._vb[0], -1)]
+            checks = (checks or []) + [(ov, ov[0], -1)]
         ctx.vchecks = checks
         return t
     t = _new(Tensor)

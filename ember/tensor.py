@@ -60,6 +60,9 @@ def _keep_arg(keepdim, keepdims):
     return bool(keepdims) if keepdims is not None else bool(keepdim)
 
 
+_ONES = {}  # dtype -> read-only 0-d array 1: backward()'s implicit gradient
+
+
 class Tensor:
     """n-dimensional array with reverse-mode autodiff.
 
@@ -256,8 +259,13 @@ class Tensor:
                                    "y.backward(gradient).")
             d = self.data
             if d.__class__ is np.ndarray:
-                # a 0-d one by np.array: np.ones is a Python function around empty + copyto
-                g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
+                if d.ndim == 0:  # a read-only 0-d one per dtype: rules never write to g
+                    g = _ONES.get(d.dtype)
+                    if g is None:
+                        g = _ONES[d.dtype] = np.array(1, d.dtype)
+                        g.flags.writeable = False
+                else:
+                    g = np.ones(d.shape, d.dtype)
             else:
                 g = _backend.get_array_module(d).ones(d.shape, d.dtype)
         else:

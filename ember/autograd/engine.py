@@ -197,6 +197,9 @@ def _run(roots, root_grads, retain_graph, capture):
         heap.sort(key=_first)
     pop, take = heappop, grads.pop
     t = None  # the next node when it is the only one waiting (a chain): it skips the heap
+    if len(heap) == 1 and topo is None:
+        t = heap.pop()[1]
+        g = take(id(t))
     while True:
         if t is None:
             if not heap:

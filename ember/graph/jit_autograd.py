@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dispatch import _next_seq
 from ..ops.function import Function
 from ..tensor import Tensor
 
@@ -83,6 +84,7 @@ def attach(parents, run, results, diff, label):
     call.parents = tuple(parents)
     call.needs = (True,) * len(parents)
     call.vchecks = None
+    call.seq = _next_seq()  # creation order, which backward walks by
     call.run = run
     call.label = label
     bundle = _tensor(np.zeros((), np.float32), call)
@@ -99,6 +101,7 @@ def attach(parents, run, results, diff, label):
         o.parents = (bundle,)
         o.needs = (True,)
         o.vchecks = None
+        o.seq = _next_seq()
         o.call_run = run
         o.k = k
         out.append(_tensor(a, o))
