@@ -32,8 +32,21 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, z, target, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean"):
-        xp = np if z.__class__ is np.ndarray else get_array_module(z)
-        m, c = z.shape
+        if z.__class__ is np.ndarray:
+            m, c = z.shape
+            if m == 1 and c <= 64 and weight is None and not label_smoothing and \
+                    target.ndim == 1 and target.dtype.kind != "f" and z.dtype.char in "fd":
+                # one sample on the host (the tiny step): _fast_forward_host's one-row case
+                # without the two calls on the way
+                t0 = target.tolist()[0]
+                if t0 != ignore_index:
+                    out = _one_row_host(ctx, z, target, t0, reduction)
+                    if out is not None:
+                        return out
+            xp = np
+        else:
+            xp = get_array_module(z)
+            m, c = z.shape
         if weight is None and not label_smoothing and target.dtype.kind != "f":
             fast = _fast_forward(ctx, xp, z, target, ignore_index, reduction)
             if fast is not None:
@@ -75,8 +88,16 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = np if g.__class__ is np.ndarray else get_array_module(g)
         logp = ctx.logp
+        if g.__class__ is np.ndarray and "t0" in ctx.__dict__ and ctx.red != "none" and \
+                logp.__class__ is np.ndarray and logp.shape[1] <= 64 and float(g) == 1.0:
+            # the one-sample host path below for backward()'s gradient of 1: its float64
+            # steps give softmax with (softmax - 1) at the target rounded to the logits'
+            # dtype, which is that dtype's own subtraction (one rounding either way)
+            sm = _exp(logp)
+            sm[0, ctx.t0] -= 1.0
+            return sm, None, None
+        xp = np if g.__class__ is np.ndarray else get_array_module(g)
         m, c = logp.shape
         sm = xp.exp(logp)
         q = ctx.__dict__.get("q")
@@ -213,18 +234,40 @@ def _one_row_host(ctx, z, target, t0, reduction):
     (1, C) row's one inner loop, as the axis-1 one) and a scalar log. Returns None (nothing
     stored) for a non-finite row (the general step resets its maximum) or a bad target."""
     vals = z.tolist()[0]
-    s = sum(vals)  # finite iff every value is (float32 sums cannot overflow float64)
-    if s - s != 0 or not 0 <= t0 < len(vals):
-        return None
-    logp = _subtract(z, _array(max(vals), z.dtype))
-    _subtract(logp, _log(_add_reduce(_exp(logp), None)), logp)
+    c = len(vals)
+    if c == 2:  # two classes (binary classification): the same values as below, unrolled
+        a, b = vals
+        s = a + b
+        mx = b if b > a else a  # max(): the first of equal values (so the same signed zero)
+    else:
+        s = sum(vals)
+        mx = max(vals)
+    if s - s != 0 or not 0 <= t0 < c:  # finite iff every value is (float32 sums cannot
+        return None  # overflow float64)
+    dt = z.dtype
+    logp = _subtract(z, _array(mx, dt))
+    ex = _exp(logp)
+    if c <= 4:  # a few classes: the reduction's own order (0 + left to right below 8 terms;
+        # the terms are >= 0) on NumPy scalars, cheaper than the reduction's machinery
+        se = ex[0, 0]
+        if c == 2:
+            se = se + ex[0, 1]
+        else:
+            for i in range(1, c):
+                se = se + ex[0, i]
+    else:
+        se = _add_reduce(ex, None)
+    _subtract(logp, _log(se), logp)
     ctx.t0 = t0
     ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, None, None, None
     ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
-    ctx.denom = z.dtype.type(1)
+    ctx.denom = _ONES.get(dt) or dt.type(1)
     if reduction == "none":
         return -logp[0, t0:t0 + 1]
-    return _array(-(logp[0, t0] + 0.0), z.dtype)  # the sum 0 + term (+0.0 for -0.0), mean / 1
+    return _array(-(logp[0, t0] + 0.0), dt)  # the sum 0 + term (+0.0 for -0.0), mean / 1
+
+
+_ONES = {np.dtype(t): t(1) for t in (np.float32, np.float64)}
 
 
 class BinaryCrossEntropyWithLogits(Function):
