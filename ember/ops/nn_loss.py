@@ -230,22 +230,24 @@ _subtract, _exp, _log, _array = np.subtract, np.exp, np.log, np.array
 def _one_row_host(ctx, z, target, t0, reduction):
     """_fast_forward_host for one sample (z (1, C), C <= 64, a valid target ``t0``): the same
     float steps with no broadcasting (a (1, 1) operand costs NumPy more than the values):
-    the row's maximum from its Python floats (exact), log-sum-exp as one full reduction (the
-    (1, C) row's one inner loop, as the axis-1 one) and a scalar log. Returns None (nothing
-    stored) for a non-finite row (the general step resets its maximum) or a bad target."""
+    the row's maximum found from its Python floats, log-sum-exp as one full reduction (the
+    (1, C) row's one inner loop, as the axis-1 one; for a few terms on scalars) and a scalar
+    log. Returns None (nothing stored) for a non-finite row (the general step resets its
+    maximum) or a bad target."""
     vals = z.tolist()[0]
     c = len(vals)
     if c == 2:  # two classes (binary classification): the same values as below, unrolled
         a, b = vals
         s = a + b
-        mx = b if b > a else a  # max(): the first of equal values (so the same signed zero)
+        i = 1 if b > a else 0
     else:
         s = sum(vals)
-        mx = max(vals)
+        i = vals.index(max(vals))
     if s - s != 0 or not 0 <= t0 < c:  # finite iff every value is (float32 sums cannot
         return None  # overflow float64)
-    dt = z.dtype
-    logp = _subtract(z, _array(mx, dt))
+    # minus the row's first maximal element (max()'s pick, so the same signed zero), as a
+    # 0-d view: no conversion of the value into a new array
+    logp = _subtract(z, z[0, i, ...])
     ex = _exp(logp)
     if c <= 4:  # a few classes: the reduction's own order (0 + left to right below 8 terms;
         # the terms are >= 0) on NumPy scalars, cheaper than the reduction's machinery
@@ -261,10 +263,12 @@ def _one_row_host(ctx, z, target, t0, reduction):
     ctx.t0 = t0
     ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, None, None, None
     ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
+    dt = z.dtype
     ctx.denom = _ONES.get(dt) or dt.type(1)
     if reduction == "none":
         return -logp[0, t0:t0 + 1]
-    return _array(-(logp[0, t0] + 0.0), dt)  # the sum 0 + term (+0.0 for -0.0), mean / 1
+    # the sum 0 + term (+0.0 for -0.0), the mean that / 1: exact on the term's Python float
+    return _array(-(logp.item(0, t0) + 0.0), dt)
 
 
 _ONES = {np.dtype(t): t(1) for t in (np.float32, np.float64)}
