@@ -40,9 +40,11 @@ class Linear(Function):
                     and w.flags.c_contiguous:
                 ctx.dot = True
                 out = _dot(x, w.T)
-                if b is not None:  # in place (the output's dtype, as +=) on a (1, out) view
-                    _add(out, b[None], out)  # of b: same-shape operands skip NumPy's
-                return out  # broadcasting iterator
+                if b.__class__ is _ndarray and b.ndim == 1:  # in place (out's dtype, as +=) on a
+                    _add(out, b[None], out)  # (1, out) view of b: same-shape operands skip
+                elif b is not None:  # NumPy's broadcasting iterator
+                    out += b
+                return out
         ctx.dot = False
         if x.ndim > 2:  # one GEMM: a stacked matmul with a transposed weight falls back to a
             # slow non-BLAS loop in NumPy ((B, T, H) inputs: 45x slower)
