@@ -260,18 +260,13 @@ def _one_row_host(ctx, z, target, t0, reduction):
     else:
         se = _add_reduce(ex, None)
     _subtract(logp, _log(se), logp)
-    ctx.t0 = t0
-    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, None, None, None
-    ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
-    dt = z.dtype
-    ctx.denom = _ONES.get(dt) or dt.type(1)
+    # what backward's one-sample branch reads (t0 and rows None: no index arrays, no count)
+    ctx.t0, ctx.rows, ctx.wy, ctx.logp, ctx.w, ctx.eps, ctx.red = \
+        t0, None, None, logp, None, 0.0, reduction
     if reduction == "none":
         return -logp[0, t0:t0 + 1]
     # the sum 0 + term (+0.0 for -0.0), the mean that / 1: exact on the term's Python float
-    return _array(-(logp.item(0, t0) + 0.0), dt)
-
-
-_ONES = {np.dtype(t): t(1) for t in (np.float32, np.float64)}
+    return _array(-(logp.item(0, t0) + 0.0), z.dtype)
 
 
 class BinaryCrossEntropyWithLogits(Function):
