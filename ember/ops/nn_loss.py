@@ -90,10 +90,11 @@ class SoftmaxCrossEntropy(Function):
     def backward(ctx, g):
         logp = ctx.logp
         if g.__class__ is np.ndarray and "t0" in ctx.__dict__ and ctx.red != "none" and \
-                logp.__class__ is np.ndarray and logp.shape[1] <= 64 and float(g) == 1.0:
-            # the one-sample host path below for backward()'s gradient of 1: its float64
-            # steps give softmax with (softmax - 1) at the target rounded to the logits'
-            # dtype, which is that dtype's own subtraction (one rounding either way)
+                logp.__class__ is np.ndarray and float(g) == 1.0:
+            # one sample on the host (t0 set) and backward()'s gradient of 1: the float64
+            # steps below (either branch) give softmax with (softmax - 1) at the target, then
+            # rounded to the logits' dtype, which is that dtype's own subtraction (one
+            # rounding either way; x * 1.0 is x)
             sm = _exp(logp)
             sm[0, ctx.t0] -= 1.0
             return sm, None, None
