@@ -32,9 +32,9 @@ class Linear(Function):
         # C-contiguous, x (M, K) and w (N, K) with K, N >= 2 (with a dim of 1 or other strides
         # they take BLAS or non-BLAS routes whose floats can differ: NaN/inf, signed zeros,
         # summation order; x is w: matmul's syrk)
-        dt = x.dtype
-        if (dt is _F32 or dt is _F64) and x.__class__ is _ndarray and \
-                w.__class__ is _ndarray and w.dtype is dt and x.ndim == 2 and w.ndim == 2:
+        if x.__class__ is _ndarray and w.__class__ is _ndarray and \
+                ((dt := x.dtype) is _F32 or dt is _F64) and w.dtype is dt and x.ndim == 2 and \
+                w.ndim == 2:
             n, k = w.shape
             if x.shape[1] == k and k > 1 and n > 1 and x is not w and x.flags.c_contiguous \
                     and w.flags.c_contiguous:

@@ -35,7 +35,7 @@ class SoftmaxCrossEntropy(Function):
         if z.__class__ is np.ndarray:
             m, c = z.shape
             if m == 1 and c <= 64 and weight is None and not label_smoothing and \
-                    target.ndim == 1 and target.dtype.kind != "f" and z.dtype.char in "fd":
+                    target.dtype.kind != "f" and target.ndim == 1 and z.dtype.char in "fd":
                 # one sample on the host (the tiny step): _fast_forward_host's one-row case
                 # without the two calls on the way
                 t0 = target.tolist()[0]
