@@ -59,18 +59,19 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.x, ctx.w
         gx = gw = gb = None
-        if ctx.dot and g.__class__ is _ndarray and g.dtype is x.dtype and g.flags.c_contiguous:
+        if ctx.dot and g.__class__ is _ndarray and (dt := g.dtype) is x.dtype and \
+                g.flags.c_contiguous:
             # forward took the np.dot path (x, w C-contiguous float32/64, both dims >= 2) and g
             # is (batch, out) of the same kind: np.dot is matmul's BLAS call here too
-            if ctx.needs[0]:
+            needs = ctx.needs
+            if needs[0]:
                 gx = _dot(g, w)
-            if ctx.needs[1]:
+            if needs[1]:
                 # batch 1: matmul's non-BLAS loop sums the one term as 0 + g_i x_j; the BLAS
                 # product with k = 1 gives those floats too (+0.0 for a -0.0 product)
                 gw = _dot(g.T, x)
-            if ctx.has_b and ctx.needs[2]:  # batch 1: 0 + the row, as below
-                gb = _add(g[0], _Z32 if g.dtype is _F32 else _Z64) if g.shape[0] == 1 else \
-                    g.sum(axis=0)
+            if ctx.has_b and needs[2]:  # batch 1 (len: the rows): 0 + the row, as below
+                gb = _add(g[0], _Z32 if dt is _F32 else _Z64) if len(g) == 1 else g.sum(axis=0)
             return gx, gw, gb
         flat = g.ndim == 2  # the usual (batch, features): no reshapes (a method call each)
         g2 = g if flat else g.reshape(-1, g.shape[-1])
