@@ -463,7 +463,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     tt = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
     z = input if nd == 2 else _to_rows(input)
     ta = tt.data
-    if ta.dtype.kind == "f":
+    kind = ta.dtype.kind
+    if kind == "f":
         if tuple(ta.shape) != tuple(x.shape):
             raise ValueError(f"cross_entropy: probability targets must have the input's shape "
                              f"{tuple(x.shape)}, got {tuple(ta.shape)}")
@@ -471,8 +472,26 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)
     else:
-        _class_targets(input, tt, "cross_entropy", ignore_index)
-        out = _loss.SoftmaxCrossEntropy.apply(z, tt if ta.ndim == 1 else tt.reshape(-1), wt,
+        ts = ta.shape
+        if nd == 2 and len(ts) == 1 and kind in "iu":
+            xs = x.shape
+            if ts[0] == xs[0] <= 64:
+                # _class_targets' checks inline for the usual (N, C) input and a few targets
+                # (the tiny step): the same Python scan; a target out of [0, C) (or the
+                # ignore_index) gets the full check
+                vals = ta.tolist()
+                c = xs[1]
+                if len(vals) == 1:
+                    bad = not 0 <= vals[0] < c
+                else:
+                    bad = vals and (min(vals) < 0 or max(vals) >= c)
+                if bad:
+                    _class_targets(input, tt, "cross_entropy", ignore_index)
+            else:
+                _class_targets(input, tt, "cross_entropy", ignore_index)
+        else:
+            _class_targets(input, tt, "cross_entropy", ignore_index)
+        out = _loss.SoftmaxCrossEntropy.apply(z, tt if len(ts) == 1 else tt.reshape(-1), wt,
                                               ignore_index=ignore_index,
                                               label_smoothing=label_smoothing,
                                               reduction=reduction)

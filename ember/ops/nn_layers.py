@@ -27,6 +27,25 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.x, ctx.w, ctx.has_b = x, w, b is not None
+        # np.dot(x, w.T), not the matmul gufunc, where the two make the same BLAS call (the
+        # same floats) with less overhead: host arrays of one float32/float64 dtype, both
+        # C-contiguous, x (M, K) and w (N, K) with K, N >= 2 (with a dim of 1 or other strides
+        # they take BLAS or non-BLAS routes whose floats can differ: NaN/inf, signed zeros,
+        # summation order; x is w: matmul's syrk)
+        if x.__class__ is _ndarray and w.__class__ is _ndarray and \
+                ((dt := x.dtype) is _F32 or dt is _F64) and w.dtype is dt and x.ndim == 2 and \
+                w.ndim == 2:
+            n, k = w.shape
+            if x.shape[1] == k and k > 1 and n > 1 and x is not w and x.flags.c_contiguous \
+                    and w.flags.c_contiguous:
+                ctx.dot = True
+                out = _dot(x, w.T)
+                if b.__class__ is _ndarray and b.ndim == 1:  # in place (out's dtype, as +=) on a
+                    _add(out, b[None], out)  # (1, out) view of b: same-shape operands skip
+                elif b is not None:  # NumPy's broadcasting iterator
+                    out += b
+                return out
+        ctx.dot = False
         if x.ndim > 2:  # one GEMM: a stacked matmul with a transposed weight falls back to a
             # slow non-BLAS loop in NumPy ((B, T, H) inputs: 45x slower)
             out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (-1,))
@@ -40,6 +59,20 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.x, ctx.w
         gx = gw = gb = None
+        if ctx.dot and g.__class__ is _ndarray and (dt := g.dtype) is x.dtype and \
+                g.flags.c_contiguous:
+            # forward took the np.dot path (x, w C-contiguous float32/64, both dims >= 2) and g
+            # is (batch, out) of the same kind: np.dot is matmul's BLAS call here too
+            needs = ctx.needs
+            if needs[0]:
+                gx = _dot(g, w)
+            if needs[1]:
+                # batch 1: matmul's non-BLAS loop sums the one term as 0 + g_i x_j; the BLAS
+                # product with k = 1 gives those floats too (+0.0 for a -0.0 product)
+                gw = _dot(g.T, x)
+            if ctx.has_b and needs[2]:  # batch 1 (len: the rows): 0 + the row, as below
+                gb = _add(g[0], _Z32 if dt is _F32 else _Z64) if len(g) == 1 else g.sum(axis=0)
+            return gx, gw, gb
         flat = g.ndim == 2  # the usual (batch, features): no reshapes (a method call each)
         g2 = g if flat else g.reshape(-1, g.shape[-1])
         if ctx.needs[0]:
@@ -54,6 +87,11 @@ class Linear(Function):
             else:
                 gb = g2.sum(axis=0)
         return gx, gw, gb
+
+
+_ndarray, _dot, _add = np.ndarray, np.dot, np.add
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_Z32, _Z64 = _zero(_F32), _zero(_F64)
 
 
 class Dropout(Function):

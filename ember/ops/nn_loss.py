@@ -32,8 +32,21 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, z, target, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean"):
-        xp = np if z.__class__ is np.ndarray else get_array_module(z)
-        m, c = z.shape
+        if z.__class__ is np.ndarray:
+            m, c = z.shape
+            if m == 1 and c <= 64 and weight is None and not label_smoothing and \
+                    target.dtype.kind != "f" and target.ndim == 1 and z.dtype.char in "fd":
+                # one sample on the host (the tiny step): _fast_forward_host's one-row case
+                # without the two calls on the way
+                t0 = target.tolist()[0]
+                if t0 != ignore_index:
+                    out = _one_row_host(ctx, z, target, t0, reduction)
+                    if out is not None:
+                        return out
+            xp = np
+        else:
+            xp = get_array_module(z)
+            m, c = z.shape
         if weight is None and not label_smoothing and target.dtype.kind != "f":
             fast = _fast_forward(ctx, xp, z, target, ignore_index, reduction)
             if fast is not None:
@@ -75,8 +88,17 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = np if g.__class__ is np.ndarray else get_array_module(g)
         logp = ctx.logp
+        if g.__class__ is np.ndarray and "t0" in ctx.__dict__ and ctx.red != "none" and \
+                logp.__class__ is np.ndarray and float(g) == 1.0:
+            # one sample on the host (t0 set) and backward()'s gradient of 1: the float64
+            # steps below (either branch) give softmax with (softmax - 1) at the target, then
+            # rounded to the logits' dtype, which is that dtype's own subtraction (one
+            # rounding either way; x * 1.0 is x)
+            sm = _exp(logp)
+            sm[0, ctx.t0] -= 1.0
+            return sm, None, None
+        xp = np if g.__class__ is np.ndarray else get_array_module(g)
         m, c = logp.shape
         sm = xp.exp(logp)
         q = ctx.__dict__.get("q")
@@ -209,22 +231,43 @@ _subtract, _exp, _log, _array = np.subtract, np.exp, np.log, np.array
 def _one_row_host(ctx, z, target, t0, reduction):
     """_fast_forward_host for one sample (z (1, C), C <= 64, a valid target ``t0``): the same
     float steps with no broadcasting (a (1, 1) operand costs NumPy more than the values):
-    the row's maximum from its Python floats (exact), log-sum-exp as one full reduction (the
-    (1, C) row's one inner loop, as the axis-1 one) and a scalar log. Returns None (nothing
-    stored) for a non-finite row (the general step resets its maximum) or a bad target."""
+    the row's maximum found from its Python floats, log-sum-exp as one full reduction (the
+    (1, C) row's one inner loop, as the axis-1 one; for a few terms on scalars) and a scalar
+    log. Returns None (nothing stored) for a non-finite row (the general step resets its
+    maximum) or a bad target."""
     vals = z.tolist()[0]
-    s = sum(vals)  # finite iff every value is (float32 sums cannot overflow float64)
-    if s - s != 0 or not 0 <= t0 < len(vals):
-        return None
-    logp = _subtract(z, _array(max(vals), z.dtype))
-    _subtract(logp, _log(_add_reduce(_exp(logp), None)), logp)
-    ctx.t0 = t0
-    ctx.tgt, ctx.rows, ctx.wy, ctx.valid = target, None, None, None
-    ctx.logp, ctx.w, ctx.eps, ctx.red = logp, None, 0.0, reduction
-    ctx.denom = z.dtype.type(1)
+    c = len(vals)
+    if c == 2:  # two classes (binary classification): the same values as below, unrolled
+        a, b = vals
+        s = a + b
+        i = 1 if b > a else 0
+    else:
+        s = sum(vals)
+        i = vals.index(max(vals))
+    if s - s != 0 or not 0 <= t0 < c:  # finite iff every value is (float32 sums cannot
+        return None  # overflow float64)
+    # minus the row's first maximal element (max()'s pick, so the same signed zero), as a
+    # 0-d view: no conversion of the value into a new array
+    logp = _subtract(z, z[0, i, ...])
+    ex = _exp(logp)
+    if c <= 4:  # a few classes: the reduction's own order (0 + left to right below 8 terms;
+        # the terms are >= 0) on NumPy scalars, cheaper than the reduction's machinery
+        se = ex[0, 0]
+        if c == 2:
+            se = se + ex[0, 1]
+        else:
+            for i in range(1, c):
+                se = se + ex[0, i]
+    else:
+        se = _add_reduce(ex, None)
+    _subtract(logp, _log(se), logp)
+    # what backward's one-sample branch reads (t0 and rows None: no index arrays, no count)
+    ctx.t0, ctx.rows, ctx.wy, ctx.logp, ctx.w, ctx.eps, ctx.red = \
+        t0, None, None, logp, None, 0.0, reduction
     if reduction == "none":
         return -logp[0, t0:t0 + 1]
-    return _array(-(logp[0, t0] + 0.0), z.dtype)  # the sum 0 + term (+0.0 for -0.0), mean / 1
+    # the sum 0 + term (+0.0 for -0.0), the mean that / 1: exact on the term's Python float
+    return _array(-(logp.item(0, t0) + 0.0), z.dtype)
 
 
 class BinaryCrossEntropyWithLogits(Function):
