@@ -193,8 +193,8 @@ def _run(roots, root_grads, retain_graph, capture):
                 topo = {}
     if topo is not None:
         heap, topo = _ranked(heap, ())
-    elif len(heap) > 1:
-        heap.sort(key=_first)
+    else:
+        heapify(heap)
     pop, take = heappop, grads.pop
     t = None  # the next node when it is the only one waiting (a chain): it skips the heap
     if len(heap) == 1 and topo is None:
@@ -296,10 +296,6 @@ def _wait(heap, topo, p, parents):
             return _ranked(heap, parents)
     heappush(heap, (topo[id(p)], p))
     return heap, topo
-
-
-def _first(item):
-    return item[0]
 
 
 def _ranked(heap, more):
