@@ -60,7 +60,7 @@ def _keep_arg(keepdim, keepdims):
     return bool(keepdims) if keepdims is not None else bool(keepdim)
 
 
-_ONES = {}  # dtype -> read-only 0-d array 1: backward()'s implicit gradient
+_ONES = {}  # dtype -> 0-d array 1, copied for each backward() without a gradient
 
 
 class Tensor:
@@ -259,11 +259,13 @@ class Tensor:
                                    "y.backward(gradient).")
             d = self.data
             if d.__class__ is np.ndarray:
-                if d.ndim == 0:  # a read-only 0-d one per dtype: rules never write to g
+                if d.ndim == 0:  # a fresh copy of a cached 0-d one (a copy is the cheapest
+                    # way to make it): the array can reach a hook, or a leaf's .grad through an
+                    # identity rule (clone), whose owner may write to it in place
                     g = _ONES.get(d.dtype)
                     if g is None:
                         g = _ONES[d.dtype] = np.array(1, d.dtype)
-                        g.flags.writeable = False
+                    g = g.copy()
                 else:
                     g = np.ones(d.shape, d.dtype)
             else:

@@ -339,6 +339,8 @@ def _wrap(a):
 
 def _accumulate(t, g, shared):
     d = t.data
+    if isinstance(g, np.generic):  # a rule's ufunc on 0-d arrays gave a NumPy scalar: .grad
+        g, shared = np.array(g), False  # must be an array that can be changed in place
     if g.dtype is not d.dtype and g.dtype != d.dtype:
         g = g.astype(d.dtype)
         shared = False
