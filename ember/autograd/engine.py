@@ -211,6 +211,8 @@ def _run(roots, root_grads, retain_graph, capture):
         if parents is None:
             raise RuntimeError(_FREED)
         if t._hooks:
+            if isinstance(g, np.generic):  # a 0-d array, so a hook's in-place edit sticks
+                g = np.array(g)
             for hook in t._hooks:
                 r = hook(_wrap(g))
                 if r is not None:
@@ -314,6 +316,8 @@ def _leaf_done(e, captured):
     ``e`` is the leaf's ``[leaf, gradient, shared]``."""
     t, g, shared = e
     if t._hooks:
+        if isinstance(g, np.generic):  # as above: an array the hooks can edit in place
+            g, shared = np.array(g), False
         for hook in t._hooks:
             r = hook(_wrap(g))
             if r is not None:

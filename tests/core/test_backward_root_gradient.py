@@ -46,3 +46,21 @@ def test_a_hook_on_the_loss_may_edit_its_gradient_in_place():
     loss2 = w * 2
     loss2.backward()  # the cached 1 was not changed by the hook
     assert w.grad.data == np.float32(22.0)
+
+
+def test_hooks_on_0d_tensors_get_arrays_they_can_edit_in_place():
+    # the rule of `w * 3` gives w's gradient as a NumPy scalar (a ufunc on 0-d arrays): the
+    # hooks must still see an array, or their in-place edit would be lost without a word
+    w = ember.tensor(np.float32(2.0), requires_grad=True)
+    mid = w * 1
+    seen = []
+
+    def double(g):
+        assert g.data.__class__ is np.ndarray
+        g.data *= 2
+        seen.append(float(g.data))
+    mid.register_hook(double)  # a non-leaf's hook
+    w.register_hook(double)    # a leaf's hook
+    (mid * 3).backward()
+    assert seen == [6.0, 12.0]
+    assert w.grad.data == np.float32(12.0)
