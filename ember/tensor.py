@@ -221,7 +221,10 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
         if self._hooks is None:
             self._hooks = []
-        self._hooks.append(hook)
+        if self._hooks and getattr(self._hooks[-1], "_retains", False):
+            self._hooks.insert(-1, hook)  # retain_grad's hook stays last
+        else:
+            self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -231,15 +234,23 @@ class Tensor:
         return register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self):
-        """Keep ``.grad`` on a non-leaf tensor after backward (leaves always keep it)."""
-        if self._ctx is None:
+        """Keep ``.grad`` on a non-leaf tensor after backward (leaves always keep it). Once is
+        enough (a second call changes nothing); the kept gradient is the one left by all the
+        tensor's hooks, also those registered later (PyTorch's order)."""
+        if self._ctx is None or self.retains_grad:
             return
         ref = self
 
         def keep(g):
             ref.grad = Tensor(g.data.copy()) if ref.grad is None else Tensor(ref.grad.data + g.data)
 
+        keep._retains = True
         self.register_hook(keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True on a non-leaf tensor after :meth:`retain_grad`."""
+        return bool(self._hooks) and getattr(self._hooks[-1], "_retains", False)
 
     def backward(self, gradient=None, retain_graph=False):
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``.
@@ -273,6 +284,8 @@ class Tensor:
         else:
             g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient,
                                                                               self.data.dtype)
+            if g.dtype != self.data.dtype:  # cast to the tensor's dtype, as PyTorch
+                g = g.astype(self.data.dtype)
             g = _backend.move(g, self.device)
             if g.shape != self.data.shape:
                 raise RuntimeError(f"backward(): gradient has shape {g.shape} but the tensor "

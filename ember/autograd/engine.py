@@ -13,6 +13,7 @@ from heapq import heapify, heappop, heappush
 import numpy as np
 
 from ..tensor import Tensor
+from . import grad_mode as _gm
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -151,6 +152,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     queues = _local.queues
     cbs = []
     queues.append(cbs)
+    # no graph is recorded while gradients are computed (PyTorch without create_graph): hooks
+    # may then update parameters in place (optimizer-in-backward) and build no stray graph
+    mode, _gm._enabled = _gm._enabled, False
     try:
         result = _run(roots, root_grads, retain_graph, capture)
         # callbacks may queue more callbacks (PyTorch allows it): run until none is left
@@ -160,6 +164,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             i += 1
     finally:
         queues.pop()
+        _gm._enabled = mode
     return result
 
 
@@ -211,12 +216,7 @@ def _run(roots, root_grads, retain_graph, capture):
         if parents is None:
             raise RuntimeError(_FREED)
         if t._hooks:
-            if isinstance(g, np.generic):  # a 0-d array, so a hook's in-place edit sticks
-                g = np.array(g)
-            for hook in t._hooks:
-                r = hook(_wrap(g))
-                if r is not None:
-                    g = r.data if isinstance(r, Tensor) else np.asarray(r)
+            g = _run_hooks(t, g)
         if captured is not None and id(t) in captured:
             captured[id(t)] = g
         checks = ctx.vchecks
@@ -315,23 +315,35 @@ def _leaf_done(e, captured):
     """A leaf's gradient is complete: its hooks, then capture it or add it to ``.grad``.
     ``e`` is the leaf's ``[leaf, gradient, shared]``."""
     t, g, shared = e
-    if t._hooks:
-        if isinstance(g, np.generic):  # as above: an array the hooks can edit in place
-            g, shared = np.array(g), False
-        for hook in t._hooks:
-            r = hook(_wrap(g))
-            if r is not None:
-                a = r.data if isinstance(r, Tensor) else np.asarray(r)
-                if a is not g:
-                    g, shared = a, False  # the hook's array is kept as it is
     if captured is not None:
-        if id(t) in captured:
-            captured[id(t)] = g
+        if id(t) in captured:  # (the hooks of leaves grad() does not return do not run)
+            captured[id(t)] = _run_hooks(t, g) if t._hooks else g
         return
+    if t._hooks:
+        g, shared = _run_hooks(t, g), False
     _accumulate(t, g, shared)
     if _post_hooks and id(t) in _post_hooks:
         for hook in tuple(_post_hooks[id(t)]):
             hook(t)
+
+
+def _run_hooks(t, g):
+    """Tensor ``t``'s hooks on its gradient ``g``; returns the gradient they leave. They get a
+    copy of ``g`` in ``t``'s dtype (PyTorch's), because ``g`` may be another tensor's gradient
+    too (Add hands both inputs the same array) or the caller's: an in-place edit in a hook
+    reaches ``t`` alone. A returned array is copied (it may be the hook owner's)."""
+    d = t.data
+    g = (np.array(g) if isinstance(g, np.generic) else g).astype(d.dtype)  # a fresh array
+    for hook in t._hooks:
+        r = hook(_wrap(g))
+        if r is not None:
+            a = r.data if isinstance(r, Tensor) else np.asarray(r)
+            if a is not g:
+                if a.shape != d.shape:
+                    raise RuntimeError(f"a hook returned a gradient of shape {a.shape} for a "
+                                       f"tensor of shape {d.shape}")
+                g = a.astype(d.dtype)  # a copy, in t's dtype
+    return g
 
 
 def _wrap(a):

@@ -36,12 +36,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
             raise RuntimeError(f"grad(): input {i} does not require grad")
     res = run_backward(outputs, gs, retain_graph=retain_graph, capture=inputs_list)
     out = []
-    for i, r in enumerate(res):
+    for i, (r, t) in enumerate(zip(res, inputs_list)):
         if r is None:
             if not allow_unused:
                 raise RuntimeError(f"grad(): input {i} was not used to compute the outputs; "
                                    "pass allow_unused=True to get None for it")
             out.append(None)
         else:
-            out.append(Tensor(np.array(r, copy=True)))
+            out.append(Tensor(np.array(r, t.data.dtype)))  # a copy, in the input's dtype
     return tuple(out)

@@ -36,6 +36,10 @@ class CompiledCall(Function):
     @staticmethod
     def backward(ctx, g):
         run = ctx.run
+        if run is None:  # the run's slots went with the first backward
+            raise RuntimeError(f"{ctx.name}: a jitted call's backward runs once; backward() "
+                               "through it again (retain_graph=True) is not supported. Call "
+                               "the function without ember.jit to backward twice.")
         exe, env, rt, state = run["exe"], run["env"], run["rt"], run["state"]
         for k, (shape, dtype) in enumerate(run["out_specs"]):
             a = run["upstream"][k]
