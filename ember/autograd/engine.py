@@ -131,6 +131,34 @@ def _leaf_edges(roots):
     return counts
 
 
+def _live(roots, captured):
+    """For ``grad()``: ids of the nodes reachable from ``roots`` that have a tensor of
+    ``captured`` (ids) below them; only their rules run, so no hook of a node off the paths
+    to the inputs fires (PyTorch's pruning), and nothing below the inputs is computed."""
+    live, seen = set(), set()
+    stack = [(r, False) for r in roots if r._ctx is not None]
+    while stack:
+        t, done = stack.pop()
+        ctx = t._ctx
+        if done:  # every node below t is finished (a DAG; see _topological_order)
+            for p, need in zip(ctx.parents, ctx.needs):
+                if need and (id(p) in captured or id(p) in live):
+                    live.add(id(t))
+                    break
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if ctx.parents is None:  # freed: walked, so that the walk says so
+            live.add(id(t))
+            continue
+        stack.append((t, True))
+        for p, need in zip(ctx.parents, ctx.needs):
+            if need and p._ctx is not None and id(p) not in seen:
+                stack.append((p, False))
+    return live
+
+
 def _check_versions(t, ctx):
     for box, version, i in ctx.vchecks:
         if box[0] != version:
@@ -180,7 +208,10 @@ def _run(roots, root_grads, retain_graph, capture):
     heap = []     # (-seq, node): the newest waiting node first
     leaves = {}   # id(leaf) -> [leaf, gradient so far, shared (the array is not ours)]
     topo = None   # id(node) -> rank, once a node without a creation number was met
-    captured = None if capture is None else {id(t): None for t in capture}
+    captured = live = None
+    if capture is not None:
+        captured = {id(t): None for t in capture}
+        live = _live(roots, captured)
     counts = _leaf_edges(roots) if _post_hooks and captured is None else None
     for r, g in zip(roots, root_grads):
         k = id(r)
@@ -211,6 +242,11 @@ def _run(roots, root_grads, retain_graph, capture):
                 break
             t = pop(heap)[1]
             g = take(id(t))
+        if captured is not None and id(t) not in live:  # grad(): no input of it below t
+            if id(t) in captured:
+                captured[id(t)] = _run_hooks(t, g) if t._hooks else g
+            t = None
+            continue
         ctx = t._ctx
         parents = ctx.parents
         if parents is None:

@@ -113,3 +113,33 @@ def test_retain_graph_through_a_jitted_call_says_what_is_wrong():
     loss.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="jitted call"):
         loss.backward()
+
+
+def test_grad_walks_only_the_nodes_that_lead_to_its_inputs():
+    a, b = _t([1.0, 2.0]), _t([3.0, 4.0])
+    calls = []
+    hb = b * 2                      # not on a path to a: PyTorch does not walk it
+    hb.register_hook(lambda g: calls.append("hb"))
+    hb.retain_grad()
+    ha = a * 3
+    ha.register_hook(lambda g: calls.append("ha"))
+    (ga,) = grad((ha * hb).sum(), a)
+    np.testing.assert_array_equal(ga.data, [18.0, 24.0])  # 3 * hb
+    assert calls == ["ha"] and hb.grad is None
+    x = _t([1.0, 2.0])
+    h = x * x
+    k = h.exp()
+    k.register_hook(lambda g: calls.append("k"))
+    (gh,) = grad((k + h).sum(), h)  # below the input h nothing is walked
+    np.testing.assert_allclose(gh.data, np.exp([1.0, 4.0]) + 1)
+    assert calls == ["ha", "k"]
+    (gx,) = grad((x * x).sum(), x)   # and the graph below h was not freed: h's node is intact
+    assert h._ctx.parents is not None
+
+
+def test_grad_twice_without_retain_graph_names_the_freed_graph():
+    x = _t([1.0, 2.0])
+    y = (x * x).sum()
+    grad(y, x)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        grad(y, x)
