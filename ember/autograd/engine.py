@@ -251,6 +251,8 @@ def _run(roots, root_grads, retain_graph, capture):
         parents = ctx.parents
         if parents is None:
             raise RuntimeError(_FREED)
+        if g.dtype is not t.data.dtype:  # a consumer promoted (float32 * float64): the rule
+            g = _as_dtype(g, t.data.dtype)  # runs in its output's dtype (PyTorch casts too)
         if t._hooks:
             g = _run_hooks(t, g)
         if captured is not None and id(t) in captured:
@@ -361,6 +363,11 @@ def _leaf_done(e, captured):
     if _post_hooks and id(t) in _post_hooks:
         for hook in tuple(_post_hooks[id(t)]):
             hook(t)
+
+
+def _as_dtype(g, dtype):
+    """``g`` in ``dtype`` (equal dtypes need not be the same object)."""
+    return g if g.dtype == dtype else g.astype(dtype)
 
 
 def _run_hooks(t, g):

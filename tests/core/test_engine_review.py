@@ -143,3 +143,29 @@ def test_grad_twice_without_retain_graph_names_the_freed_graph():
     grad(y, x)
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         grad(y, x)
+
+
+def test_a_rule_gets_its_output_dtype_when_a_consumer_promoted():
+    # PyTorch casts a node's gradient to the dtype of its output, so a float32 network under
+    # a float64 loss runs its backward in float32 (not in float64 down to the leaves)
+    from ember.ops.function import Function
+    seen = []
+
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(g.dtype)
+            return g * 2
+
+    a = _t([1.0, 2.0], np.float32)
+    h = Twice.apply(a)
+    loss = (h * ember.tensor(np.array([0.1, 0.3]))).sum()  # float64
+    assert h.dtype == np.float32 and loss.dtype == np.float64
+    loss.backward()
+    assert seen == [np.float32]
+    np.testing.assert_array_equal(a.grad.data, np.array([0.1, 0.3], np.float32) * 2)
+    assert a.grad.dtype == np.float32
