@@ -15,6 +15,10 @@ matter here: only times are read.
 update (so the pass runs with no spinning thread beside it, and the next GEMM starts the
 workers again), against the GEMM floor of ``bench_graph.py``, interleaved.
 
+``layout``: the step by hand on ember's kernels with the first weight stored (out, in) in
+memory as ``nn.Linear`` has it, and (in, out) as the GEMM floor has it (its gradient is then
+the floor's product), against the floor, interleaved.
+
 ``split``: a prototype, not ember code: the same step by hand on ember's numba kernels, once on
 OpenBLAS's two threads, and once on two threads of its own with OpenBLAS at one thread, each
 thread owning half of the hidden units (its slice of the first GEMM, bias + ReLU, ReLU
@@ -142,21 +146,25 @@ def probe_rest(a):
         print(f"| {r + 1} | " + " | ".join(f"{med[n]:.0f}" for n in cases) + " |")
 
 
-def hand_step(split):
+def hand_step(split, in_out=False):
     """The MLP step by hand on ember's numba kernels; ``split``: on two threads of its own,
-    each owning half of the hidden units (call with OpenBLAS at one thread)."""
+    each owning half of the hidden units (call with OpenBLAS at one thread); ``in_out``: the
+    first weight stored as the GEMM floor has it, (in, out) in memory (a Fortran-ordered
+    (out, in) array), so its gradient is the floor's product ``x.T @ g``."""
     from ember.graph import _numba_fused as K
     rng = np.random.default_rng(0)
     f32 = np.float32
     xa = rng.standard_normal((128, 784)).astype(f32)
     ya = rng.integers(0, 10, 128)
     w1 = (rng.standard_normal((512, 784)) * 0.035).astype(f32)
+    if in_out:
+        w1 = np.asfortranarray(w1)
     w2 = (rng.standard_normal((10, 512)) * 0.044).astype(f32)
     b1, b2 = np.zeros(512, f32), np.zeros(10, f32)
-    s1, sb1, s2, sb2 = (np.zeros_like(v) for v in (w1, b1, w2, b2))
+    s1, sb1, s2, sb2 = (np.zeros_like(v) for v in (w1, b1, w2, b2))  # w1's layout kept
     hp = (f32(0.99), f32(0.01), f32(1e-8), f32(-1e-3))
     h, z = np.empty((128, 512), f32), np.empty((128, 10), f32)
-    gh, gb1, gw1 = np.empty((128, 512), f32), np.empty(512, f32), np.empty((512, 784), f32)
+    gh, gb1, gw1 = np.empty((128, 512), f32), np.empty(512, f32), np.empty_like(w1)
     rows = np.arange(128)
 
     def forward(lo, hi):
@@ -176,8 +184,12 @@ def hand_step(split):
     def backward(lo, hi, e):
         np.matmul(e, w2[:, lo:hi], out=gh[:, lo:hi])
         K.relu_grad_colsum(gh[:, lo:hi], h[:, lo:hi], gb1[lo:hi])
-        np.matmul(gh[:, lo:hi].T, xa, out=gw1[lo:hi])
-        K.rmsprop2(w1[lo:hi], gw1[lo:hi], s1[lo:hi], *hp)
+        if in_out:  # the floor's product, into the (in, out) memory of gw1's rows
+            np.matmul(xa.T, gh[:, lo:hi], out=gw1[lo:hi].T)
+            K.rmsprop2(w1[lo:hi].T, gw1[lo:hi].T, s1[lo:hi].T, *hp)  # in memory order
+        else:
+            np.matmul(gh[:, lo:hi].T, xa, out=gw1[lo:hi])
+            K.rmsprop2(w1[lo:hi], gw1[lo:hi], s1[lo:hi], *hp)
         K.rmsprop1(b1[lo:hi], gb1[lo:hi], sb1[lo:hi], *hp)
 
     def output_layer(e):
@@ -218,6 +230,18 @@ def hand_step(split):
     return step
 
 
+def probe_layout(a):
+    from bench.bench_graph import _floor
+    cases = {"(out, in) as nn.Linear": hand_step(False), "(in, out) as the floor":
+             hand_step(False, in_out=True), "GEMM floor": _floor(np.random.default_rng(0))}
+    print(f"\nstep by hand on ember's kernels, first weight's memory layout, µs (interleaved, "
+          f"median of {a.steps} per cell)")
+    print("| round | " + " | ".join(cases) + " |\n|---:|" + "---:|" * len(cases))
+    for r in range(a.rounds):
+        med = interleaved(cases, a.steps)
+        print(f"| {r + 1} | " + " | ".join(f"{med[n]:.0f}" for n in cases) + " |")
+
+
 def probe_split(a):
     from bench.bench_graph import _floor
     here = os.path.abspath(__file__)
@@ -238,7 +262,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--only", choices=("update", "rest", "split"), action="append")
+    p.add_argument("--only", choices=("update", "rest", "layout", "split"), action="append")
     p.add_argument("--split-worker", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.split_worker:
@@ -252,8 +276,8 @@ def main():
     print(machine_line())
     print("load average at start: %.1f %.1f %.1f" % os.getloadavg())
     print("BLAS before:", blas_info())
-    want = a.only or ("update", "rest", "split")
-    for name in ("update", "rest", "split"):
+    want = a.only or ("update", "rest", "layout", "split")
+    for name in ("update", "rest", "layout", "split"):
         if name in want:
             globals()["probe_" + name](a)
     print("\nBLAS after:", blas_info())
