@@ -64,25 +64,8 @@ def interleaved(cases, k):
 def jitted_step(on_big_update=None):
     """The README MLP step under ``ember.jit``; ``on_big_update(kernel, w, g, s, args)`` runs
     in place of the 512x784 weight's RMSprop kernel when given."""
-    import ember
-    from ember import nn
-    from ember.nn import functional as F
-    rng = np.random.default_rng(0)
-    x = ember.tensor(rng.standard_normal((128, 784)).astype(np.float32))
-    y = ember.tensor(rng.integers(0, 10, 128))
-    ember.manual_seed(0)
-    m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
-    opt = ember.optim.RMSprop(m.parameters(), lr=1e-3)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    f = ember.jit(step)
-    f(x, y)
-    entry = next(iter(f._compiled.values()))
+    from bench.harness import jitted_readme_mlp
+    call, entry, _ = jitted_readme_mlp()
     if entry.fast is None:
         sys.exit("the step has no generated replay (numba missing?)")
     if on_big_update is not None:
@@ -99,7 +82,7 @@ def jitted_step(on_big_update=None):
                 else:
                     kernels.rmsprop2(w, g, s, *a)
         ns["KF0"] = Hooked()
-    return lambda: f(x, y)
+    return call
 
 
 def probe_update(a):
