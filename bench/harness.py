@@ -60,3 +60,31 @@ def table(rows, header):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def jitted_readme_mlp():
+    """The README MLP step (784-512-10, ReLU, RMSprop lr 1e-3, batch 128, float32, seed 0)
+    under ``ember.jit``, traced once: returns ``(call, entry, (x, y))``: ``call()`` one step,
+    ``entry`` the traced signature (``entry.fast`` its generated replay, None when the step
+    runs on the graph executor) and the batch."""
+    import numpy as np
+
+    import ember
+    from ember import nn
+    from ember.nn import functional as F
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.standard_normal((128, 784)).astype(np.float32))
+    y = ember.tensor(rng.integers(0, 10, 128))
+    ember.manual_seed(0)
+    m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+    opt = ember.optim.RMSprop(m.parameters(), lr=1e-3)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    f = ember.jit(step)
+    f(x, y)
+    return (lambda: f(x, y)), next(iter(f._compiled.values())), (x, y)

@@ -54,27 +54,11 @@ def main():
     p.add_argument("--clock", choices=("wall", "thread"), default="wall")
     p.add_argument("--top", type=int, default=30)
     a = p.parse_args()
-    import ember
-    from ember import nn
-    from ember.nn import functional as F
     from bench.bench_graph import blas_info
+    from bench.harness import jitted_readme_mlp
     clock = time.perf_counter_ns if a.clock == "wall" else time.thread_time_ns
     rng = np.random.default_rng(0)
-    x = ember.tensor(rng.standard_normal((128, 784)).astype(np.float32))
-    y = ember.tensor(rng.integers(0, 10, 128))
-    ember.manual_seed(0)
-    m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
-    opt = ember.optim.RMSprop(m.parameters(), lr=1e-3)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    f = ember.jit(step)
-    f(x, y)
-    entry = next(iter(f._compiled.values()))
+    _, entry, (x, y) = jitted_readme_mlp()
     if entry.fast is None:
         sys.exit("the step has no generated replay (it runs on the graph executor)")
     src, labels = instrument(entry.source)
